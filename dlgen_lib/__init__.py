@@ -1,0 +1,50 @@
+"""dlgen_lib: the helper library of the executable course on why deep learning works.
+
+One module per concept; the chapters import what they need from here:
+
+* :mod:`~dlgen_lib.config` -- the scale switch (``DLGEN_SCALE``), device, threads, progress bars;
+* :mod:`~dlgen_lib.data` -- MNIST-1D, Fashion-MNIST, label and input corruption;
+* :mod:`~dlgen_lib.models` -- MLP, 1-D and 2-D CNNs, seeded construction;
+* :mod:`~dlgen_lib.train` -- one model, or K models at once (the ensemble trainer);
+* :mod:`~dlgen_lib.cache` -- on-disk results cache;
+* :mod:`~dlgen_lib.plotting`, :mod:`~dlgen_lib.widgets` -- one figure style, explorers over cached results;
+* :mod:`~dlgen_lib.checks` -- assertions that a claimed phenomenon showed, with clear messages;
+* :mod:`~dlgen_lib.memorization` -- chapter 1: fitting random labels and inputs, capacity vs validation bounds.
+
+Importing the library loads no data, seeds nothing and changes no global state.
+"""
+
+__version__ = "0.1.0"
+
+from . import checks, plotting, widgets  # noqa: E402
+from .cache import CacheWarning, cache_dir, cached, clear_cache  # noqa: E402
+from .checks import ClaimError, check, check_close  # noqa: E402
+from .config import (  # noqa: E402
+    SCALES,
+    ConfigError,
+    by_scale,
+    get_device,
+    get_scale,
+    get_threads,
+    progress,
+    setup_torch,
+    usable_cpus,
+)
+from .data import (  # noqa: E402
+    DataNotFoundError,
+    Dataset,
+    corrupt_labels,
+    fashion_mnist,
+    mnist1d,
+    randomize_inputs,
+)
+from .models import MLP, ConvNet1D, ConvNet2D, build, param_count  # noqa: E402
+from .train import Ensemble, History, TrainConfig, train, train_ensemble  # noqa: E402
+
+__all__ = [
+    "__version__", "SCALES", "ConfigError", "by_scale", "get_device", "get_scale", "get_threads", "progress",
+    "setup_torch", "usable_cpus", "DataNotFoundError", "Dataset", "corrupt_labels", "fashion_mnist", "mnist1d",
+    "randomize_inputs", "MLP", "ConvNet1D", "ConvNet2D", "build", "param_count", "Ensemble", "History",
+    "TrainConfig", "train", "train_ensemble", "CacheWarning", "cache_dir", "cached", "clear_cache",
+    "ClaimError", "check", "check_close",
+]

@@ -1,0 +1,29 @@
+"""Assertions that a claimed phenomenon showed up in a run, with messages a student can act on.
+
+A chapter states a claim, measures it, and then calls :func:`check`; if the phenomenon did not show, the
+chapter stops with a :class:`ClaimError` that says what was expected, what was measured, and what to try.
+
+>>> check(0.99 > 0.95, "train accuracy reaches 95 %", measured="99 %")
+'ok: train accuracy reaches 95 % (measured 99 %)'
+"""
+
+from __future__ import annotations
+
+
+class ClaimError(AssertionError):
+    """A claim of the chapter did not hold in this run."""
+
+
+def check(condition: bool, claim: str, measured: str = "", hint: str = "") -> str:
+    """Raise :class:`ClaimError` unless ``condition``; return a one-line confirmation otherwise."""
+    detail = f" (measured {measured})" if measured else ""
+    if not bool(condition):
+        advice = f" {hint}" if hint else " At the tiny scale some effects are too weak to show; try DLGEN_SCALE=small."
+        raise ClaimError(f"claim not confirmed: {claim}{detail}.{advice}")
+    return f"ok: {claim}{detail}"
+
+
+def check_close(measured: float, expected: float, rtol: float, claim: str, hint: str = "") -> str:
+    """:func:`check` that ``measured`` is within relative tolerance ``rtol`` of ``expected``."""
+    ok = abs(measured - expected) <= rtol * abs(expected)
+    return check(ok, claim, measured=f"{measured:.4g} vs expected {expected:.4g}, rtol {rtol:g}", hint=hint)

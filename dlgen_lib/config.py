@@ -1,0 +1,173 @@
+"""The scale switch, the device, the thread count and the progress-bar switch.
+
+Every experiment of the course takes its sizes from a typed config (a frozen dataclass defined next to the
+experiment) chosen by the scale:
+
+* ``tiny``  -- seconds, for tests;
+* ``small`` -- the default: what the book is built with, a chapter in about two minutes on two CPU cores;
+* ``full``  -- one GPU, as close to the papers' scale as one GPU allows in minutes.
+
+The scale is read from the environment variable ``DLGEN_SCALE`` each time :func:`get_scale` is called, so a
+notebook can change it with ``os.environ`` before building its configs.  Nothing here runs at import time.
+
+>>> by_scale(tiny=1, small=2, full=3, scale="tiny")
+1
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TypeVar
+
+import torch
+
+SCALES = ("tiny", "small", "full")
+DEVICES = ("cpu", "cuda", "mps")
+DEFAULT_SCALE = "small"
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A setting (an argument or an environment variable) has a value that is not valid."""
+
+
+def get_scale(scale: str | None = None) -> str:
+    """The scale to run at: ``scale`` if given, else ``$DLGEN_SCALE``, else ``"small"``.
+
+    Raises :class:`ConfigError` naming the valid scales when the value is not one of them.
+    """
+    source = "argument scale"
+    if scale is None:
+        scale, source = os.environ.get("DLGEN_SCALE", "").strip() or DEFAULT_SCALE, "DLGEN_SCALE"
+    value = scale.strip().lower()
+    if value not in SCALES:
+        raise ConfigError(f"{source}={scale!r} is not a scale; valid scales are {', '.join(SCALES)} "
+                          f"(default {DEFAULT_SCALE})")
+    return value
+
+
+def by_scale(*, tiny: T, small: T, full: T, scale: str | None = None) -> T:
+    """Pick the value for the current scale (see :func:`get_scale`)."""
+    return {"tiny": tiny, "small": small, "full": full}[get_scale(scale)]
+
+
+def get_device(device: str | torch.device | None = None) -> torch.device:
+    """The device to compute on: ``device`` if given, else ``$DLGEN_DEVICE``, else CUDA, MPS or the CPU.
+
+    A device that is asked for but is not present is an error that says which devices are present.
+    """
+    source = "argument device"
+    if device is None:
+        requested = os.environ.get("DLGEN_DEVICE", "").strip()
+        if not requested:
+            if torch.cuda.is_available():
+                return torch.device("cuda")
+            if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+                return torch.device("mps")
+            return torch.device("cpu")
+        device, source = requested, "DLGEN_DEVICE"
+    try:
+        dev = torch.device(device)
+    except RuntimeError as err:
+        raise ConfigError(f"{source}={device!r} is not a device; valid kinds are {', '.join(DEVICES)}, "
+                          f"e.g. 'cpu' or 'cuda:0'") from err
+    present = available_devices()
+    if dev.type not in present:
+        raise ConfigError(f"{source}={device!r} asks for a {dev.type} device, but this machine has none; "
+                          f"present here: {', '.join(present)}")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ConfigError(f"{source}={device!r}: there are only {torch.cuda.device_count()} CUDA devices")
+    return dev
+
+
+def available_devices() -> list[str]:
+    """The device kinds present on this machine, e.g. ``['cpu']`` or ``['cpu', 'cuda']``."""
+    present = ["cpu"]
+    if torch.cuda.is_available():
+        present.append("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        present.append("mps")
+    return present
+
+
+def usable_cpus() -> int:
+    """How many CPUs this process may really use: its affinity mask and any cgroup CPU quota (containers,
+    Binder's 1 CPU), not the number of cores the machine has."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        count = os.cpu_count() or 1
+    quota = _cgroup_cpu_quota()
+    if quota is not None:
+        count = min(count, max(1, int(quota + 0.5)))
+    return max(1, count)
+
+
+def _cgroup_cpu_quota() -> float | None:
+    """CPUs allowed by the cgroup (v2 ``cpu.max`` or v1 ``cfs_quota/period``), or None when unlimited."""
+    try:
+        with open("/sys/fs/cgroup/cpu.max") as fh:
+            quota, period = fh.read().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/cpu/cpu.cfs_quota_us") as fh:
+            quota_us = int(fh.read())
+        with open("/sys/fs/cgroup/cpu/cpu.cfs_period_us") as fh:
+            period_us = int(fh.read())
+        return None if quota_us <= 0 else quota_us / period_us
+    except (OSError, ValueError):
+        return None
+
+
+def get_threads(threads: int | None = None) -> int:
+    """Threads for torch on the CPU: ``threads`` if given, else ``$DLGEN_THREADS``, else :func:`usable_cpus`."""
+    source = "argument threads"
+    if threads is None:
+        raw = os.environ.get("DLGEN_THREADS", "").strip()
+        if not raw:
+            return usable_cpus()
+        source = "DLGEN_THREADS"
+        try:
+            threads = int(raw)
+        except ValueError as err:
+            raise ConfigError(f"DLGEN_THREADS={raw!r} is not a whole number; give a positive integer "
+                              f"(this process may use {usable_cpus()} CPUs)") from err
+    if threads < 1:
+        raise ConfigError(f"{source}={threads} must be a positive integer "
+                          f"(this process may use {usable_cpus()} CPUs)")
+    return threads
+
+
+def setup_torch(threads: int | None = None) -> int:
+    """Set torch's intra-op thread count to :func:`get_threads` and return it. Call once, from a notebook or
+    a script; the library never calls it on import."""
+    n = get_threads(threads)
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
+
+
+def progress_enabled() -> bool:
+    """Whether progress bars are shown: ``$DLGEN_PROGRESS`` = on | off | auto (default).
+
+    ``auto`` hides them in CI (``$CI`` set) and while the book is built (the book's Sphinx extension sets
+    ``DLGEN_PROGRESS=off`` for the kernels it starts), and shows them elsewhere.
+    """
+    value = os.environ.get("DLGEN_PROGRESS", "auto").strip().lower() or "auto"
+    if value not in ("on", "off", "auto"):
+        raise ConfigError(f"DLGEN_PROGRESS={value!r} is not valid; use on, off or auto")
+    if value == "auto":
+        return not os.environ.get("CI")
+    return value == "on"
+
+
+def progress(iterable=None, **kwargs):
+    """A ``tqdm.auto`` progress bar that stays quiet in CI and in the built book (see :func:`progress_enabled`)."""
+    from tqdm.auto import tqdm
+
+    kwargs.setdefault("leave", False)
+    kwargs.setdefault("delay", 1.0)
+    return tqdm(iterable, disable=not progress_enabled(), **kwargs)

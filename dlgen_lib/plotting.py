@@ -1,0 +1,65 @@
+"""One figure style for the book: colour-blind-safe colours (Okabe & Ito), labelled axes, mean +- std bands.
+
+>>> fig, ax = figure()
+>>> band(ax, [0, 1, 2], [[0.1, 0.5, 0.9], [0.2, 0.6, 0.8]], label="two seeds")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+# Okabe & Ito (2008): distinguishable with the common colour-vision deficiencies.
+COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
+
+STYLE = {
+    "figure.dpi": 100,
+    "savefig.dpi": 120,
+    "axes.prop_cycle": None,  # set in use_style (needs cycler)
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "font.size": 10,
+}
+
+
+def use_style() -> None:
+    """Apply the course's matplotlib style (call once per notebook)."""
+    import matplotlib as mpl
+    from cycler import cycler
+
+    mpl.rcParams.update({k: v for k, v in STYLE.items() if v is not None})
+    mpl.rcParams["axes.prop_cycle"] = cycler(color=list(COLORS))
+
+
+def figure(ncols: int = 1, nrows: int = 1, width: float = 4.2, height: float = 3.2, **kwargs):
+    """A figure of ``nrows x ncols`` panels, each about width x height inches, with the course style."""
+    import matplotlib.pyplot as plt
+
+    use_style()
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False,
+                             constrained_layout=True, **kwargs)
+    return fig, (axes[0, 0] if axes.size == 1 else axes.ravel())
+
+
+def band(ax, x: Sequence[float], values, label: str | None = None, color: str | None = None,
+         marker: str | None = None, alpha: float = 0.2):
+    """Plot the mean over the first axis of ``values`` (seeds, len(x)) with a +- one std band."""
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    mean, std = np.nanmean(values, 0), (np.nanstd(values, 0) if len(values) > 1 else np.zeros(values.shape[1]))
+    (line,) = ax.plot(x, mean, label=label, color=color, marker=marker)
+    ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=alpha, linewidth=0)
+    return line
+
+
+def percent_axis(ax, axis: str = "y") -> None:
+    """Format an axis holding fractions as percentages."""
+    from matplotlib.ticker import PercentFormatter
+
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(PercentFormatter(1.0))

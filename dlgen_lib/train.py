@@ -1,0 +1,379 @@
+"""Training: one model (:func:`train`), or K models of one architecture at once (:func:`train_ensemble`).
+
+Both minimise the mean cross-entropy with minibatch SGD (with momentum m) or Adam, draw minibatches from
+epochs of random permutations (:class:`BatchStream`), and record a :class:`History` of train and test loss
+and accuracy every ``eval_every`` steps. Callbacks add measurements of their own.
+
+The ensemble trainer stacks the K models' parameters along a leading axis and runs forward and backward
+passes of all K at once with ``torch.func.vmap``; each model has its own initial weights (seed), its own data
+order, and optionally its own labels, inputs, learning rate and weight mask. Its update rules are written
+out here and agree with ``torch.optim.SGD`` / ``torch.optim.Adam`` (tests/test_train.py checks that K models
+trained together equal K separate runs).
+"""
+
+from __future__ import annotations
+
+import copy
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
+
+from .config import progress
+from .models import build
+
+OPTIMIZERS = ("sgd", "adam")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train (the same for every model of an ensemble, but for per-model learning rates)."""
+
+    steps: int  # number of parameter updates
+    lr: float = 0.05  # learning rate eta
+    batch_size: int | None = 128  # B; None (or >= n) means full-batch gradient descent
+    optimizer: Literal["sgd", "adam"] = "sgd"
+    momentum: float = 0.0  # m, heavy-ball momentum of SGD (as torch.optim.SGD, no dampening)
+    weight_decay: float = 0.0  # L2 coefficient: weight_decay * w is added to the gradient (as torch.optim)
+    eval_every: int = 100  # record the history every this many steps, and after the last step
+    betas: tuple[float, float] = (0.9, 0.999)  # Adam's moment decay rates
+    eps: float = 1e-8  # Adam's epsilon
+
+    def __post_init__(self):
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer={self.optimizer!r} is not known; valid: {', '.join(OPTIMIZERS)}")
+        if self.steps < 1 or self.eval_every < 1:
+            raise ValueError(f"steps={self.steps} and eval_every={self.eval_every} must be positive")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ValueError(f"batch_size={self.batch_size} must be positive (or None for full batch)")
+
+
+@dataclass
+class History:
+    """What was recorded during training. For one model each metric is (E,); for an ensemble (K, E), where
+    E is the number of evaluations, taken at the steps in ``step`` (E,). Accuracies are fractions in [0, 1];
+    the train metrics are measured on the whole training set with the labels the model was trained on."""
+
+    step: np.ndarray
+    train_loss: np.ndarray
+    train_acc: np.ndarray
+    test_loss: np.ndarray
+    test_acc: np.ndarray
+    extra: dict[str, list] = field(default_factory=dict)  # what callbacks recorded, one entry per evaluation
+
+    def steps_to_fit(self, threshold: float = 1.0) -> np.ndarray:
+        """First recorded step at which the train accuracy reached ``threshold`` (NaN where it never did);
+        a scalar array for one model, (K,) for an ensemble."""
+        reached = self.train_acc >= threshold - 1e-9
+        first = np.argmax(reached, axis=-1)
+        return np.where(reached.any(axis=-1), self.step[first], np.nan)
+
+
+class BatchStream:
+    """Minibatch indices: successive slices of random permutations of range(n), a new one every epoch
+    (the last incomplete slice of an epoch is dropped). Full batch (``batch_size`` None or >= n) returns
+    all indices in order.
+
+    >>> stream = BatchStream(10, 4, seed=0)
+    >>> [len(stream.next()) for _ in range(3)]
+    [4, 4, 4]
+    """
+
+    def __init__(self, n: int, batch_size: int | None, seed: int):
+        self.n = n
+        self.batch_size = n if batch_size is None or batch_size >= n else batch_size
+        self.generator = torch.Generator().manual_seed(int(seed))
+        self._perm = torch.empty(0, dtype=torch.long)
+        self._pos = 0
+
+    def next(self) -> torch.Tensor:
+        if self.batch_size == self.n:
+            return torch.arange(self.n)
+        if self._pos + self.batch_size > len(self._perm):
+            self._perm, self._pos = torch.randperm(self.n, generator=self.generator), 0
+        idx = self._perm[self._pos: self._pos + self.batch_size]
+        self._pos += self.batch_size
+        return idx
+
+
+Callback = Callable[[int, object, History], None]
+
+
+def _eval_points(cfg: TrainConfig) -> set[int]:
+    return set(range(0, cfg.steps + 1, cfg.eval_every)) | {cfg.steps}
+
+
+def _new_history(n_models: int | None) -> dict[str, list]:
+    return {k: [] for k in ("step", "train_loss", "train_acc", "test_loss", "test_acc")}
+
+
+def _finish(rec: dict[str, list], extra: dict[str, list], ensemble: bool) -> History:
+    arrays = {k: np.asarray(v, dtype=float) for k, v in rec.items() if k != "step"}
+    if ensemble:  # (E, K) -> (K, E)
+        arrays = {k: v.T.copy() for k, v in arrays.items()}
+    return History(step=np.asarray(rec["step"], dtype=int), extra=extra, **arrays)
+
+
+# ------------------------------------------------------------------------------------------ one model
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 8192) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` on (x, y), in eval mode."""
+    was_training = model.training
+    model.eval()
+    loss, correct = 0.0, 0
+    for i in range(0, len(y), chunk):
+        logits = model(x[i: i + chunk])
+        loss += F.cross_entropy(logits, y[i: i + chunk], reduction="sum").item()
+        correct += (logits.argmax(-1) == y[i: i + chunk]).sum().item()
+    model.train(was_training)
+    return loss / len(y), correct / len(y)
+
+
+def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
+          x_test: torch.Tensor | None = None, y_test: torch.Tensor | None = None, seed: int = 0,
+          callbacks: Sequence[Callback] = (), show_progress: bool = True) -> History:
+    """Train ``model`` in place on (x (n, ...), y (n,)) with ``torch.optim`` and return its :class:`History`.
+
+    ``seed`` fixes the data order (and dropout's randomness) without touching the global random state.
+    Callbacks are called as ``cb(step, model, history_so_far)`` at every evaluation.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    if cfg.optimizer == "sgd":
+        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    else:
+        opt = torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay)
+    stream = BatchStream(len(y), cfg.batch_size, seed)
+    rec, extra = _new_history(None), {}
+    points = _eval_points(cfg)
+    devices = [x.device.index or 0] if x.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(int(seed) + 1)  # dropout masks
+        it = range(cfg.steps + 1)
+        for step in (progress(it, desc="training") if show_progress else it):
+            if step in points:
+                _record_single(rec, model, x, y, x_test, y_test, step)
+                for cb in callbacks:
+                    cb(step, model, _finish(rec, extra, False))
+            if step == cfg.steps:
+                break
+            idx = stream.next()
+            model.train()
+            loss = F.cross_entropy(model(x[idx]), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    return _finish(rec, extra, False)
+
+
+def _record_single(rec, model, x, y, x_test, y_test, step):
+    tl, ta = evaluate(model, x, y)
+    vl, va = evaluate(model, x_test, y_test) if x_test is not None else (np.nan, np.nan)
+    for key, value in zip(("step", "train_loss", "train_acc", "test_loss", "test_acc"), (step, tl, ta, vl, va)):
+        rec[key].append(value)
+
+
+# -------------------------------------------------------------------------------------------- ensemble
+
+
+@dataclass
+class Ensemble:
+    """K models of one architecture with stacked parameters: ``params[name]`` is (K, *shape).
+
+    ``base`` is one model used only for its structure (``functional_call``); ``masks`` (name -> (K, *shape),
+    0/1) are multiplied into the weights in every forward pass, so masked weights get zero gradient.
+    """
+
+    base: nn.Module
+    params: dict[str, torch.Tensor]
+    buffers: dict[str, torch.Tensor]
+    masks: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, factory: Callable[[], nn.Module], seeds: Sequence[int],
+              device: torch.device | str = "cpu") -> Ensemble:
+        """K = len(seeds) models, model k initialised exactly as ``models.build(factory, seeds[k])``."""
+        models = [build(factory, s).to(device) for s in seeds]
+        params, buffers = stack_module_state(models)
+        params = {k: v.detach() for k, v in params.items()}
+        return cls(models[0], params, buffers)
+
+    @property
+    def size(self) -> int:
+        return next(iter(self.params.values())).shape[0]
+
+    def effective_params(self) -> dict[str, torch.Tensor]:
+        return {k: v * self.masks[k] if k in self.masks else v for k, v in self.params.items()}
+
+    def model(self, k: int) -> nn.Module:
+        """A stand-alone copy of model k (masks applied)."""
+        net = copy.deepcopy(self.base)
+        net.load_state_dict({**{n: p[k] for n, p in self.effective_params().items()},
+                             **{n: b[k] for n, b in self.buffers.items()}})
+        return net
+
+    def forward(self, x: torch.Tensor, per_model_inputs: bool = False) -> torch.Tensor:
+        """Logits of all K models: x (n, ...) shared, or (K, n, ...) with ``per_model_inputs``; returns
+        (K, n, n_classes). Differentiable with respect to ``params``.
+
+        A plain ``nn.Sequential`` of Flatten / Linear / ReLU / Dropout layers (e.g. :class:`~.models.MLP`)
+        runs as batched matrix products (``baddbmm``); any other model through ``torch.func.vmap``.
+        """
+        params = self.effective_params()
+        if _is_plain_sequential(self.base):
+            h = x if per_model_inputs else x.unsqueeze(0).expand(self.size, *x.shape)  # (K, n, ...)
+            for name, layer in self.base.named_children():
+                if isinstance(layer, nn.Flatten):
+                    h = h.flatten(2)  # (K, n, d)
+                elif isinstance(layer, nn.Linear):
+                    weight, bias = params[f"{name}.weight"], params.get(f"{name}.bias")  # (K, out, in), (K, out)
+                    h = torch.bmm(h, weight.transpose(1, 2)) if bias is None else \
+                        torch.baddbmm(bias.unsqueeze(1), h, weight.transpose(1, 2))  # (K, n, out)
+                elif isinstance(layer, nn.ReLU):
+                    h = torch.relu(h)
+                else:  # nn.Dropout
+                    h = F.dropout(h, layer.p, self.base.training)
+            return h
+
+        def one(p, b, xx):
+            return functional_call(self.base, (p, b), (xx,))
+        return vmap(one, in_dims=(0, 0, 0 if per_model_inputs else None), randomness="different")(
+            params, self.buffers, x)
+
+    @torch.no_grad()
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor, per_model_inputs: bool = False,
+                 chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean cross-entropy and accuracy of each model, both (K,). y is (n,) or (K, n)."""
+        self.base.eval()
+        K, n = self.size, y.shape[-1]
+        loss, correct = torch.zeros(K), torch.zeros(K)
+        for i in range(0, n, chunk):
+            xb = x[:, i: i + chunk] if per_model_inputs else x[i: i + chunk]
+            yb = y[..., i: i + chunk].expand(K, -1)
+            logits = self.forward(xb, per_model_inputs)  # (K, b, C)
+            loss += F.cross_entropy(logits.transpose(1, 2), yb, reduction="none").sum(1).cpu()
+            correct += (logits.argmax(-1) == yb).sum(1).cpu()
+        return loss / n, correct / n
+
+
+def _is_plain_sequential(model: nn.Module) -> bool:
+    return isinstance(model, nn.Sequential) and all(
+        isinstance(m, (nn.Flatten, nn.Linear, nn.ReLU, nn.Dropout)) for m in model.children())
+
+
+class _StackedOptimizer:
+    """SGD (momentum, L2 weight decay) and Adam on stacked parameters, with a learning rate per model;
+    element for element the same arithmetic as torch.optim.SGD / torch.optim.Adam."""
+
+    def __init__(self, cfg: TrainConfig, lrs: torch.Tensor):
+        self.cfg, self.lrs, self.t = cfg, lrs, 0
+        self.state: dict[str, dict[str, torch.Tensor]] = {}
+
+    def step(self, params: dict[str, torch.Tensor], grads: dict[str, torch.Tensor]) -> None:
+        cfg = self.cfg
+        self.t += 1
+        for name, p in params.items():
+            g = grads[name]
+            lr = self.lrs.reshape(-1, *([1] * (p.dim() - 1)))  # (K, 1, ..., 1)
+            if cfg.weight_decay:
+                g = g + cfg.weight_decay * p
+            st = self.state.setdefault(name, {})
+            if cfg.optimizer == "sgd":
+                if cfg.momentum:
+                    buf = st.get("buf")
+                    st["buf"] = buf = g.clone() if buf is None else buf.mul_(cfg.momentum).add_(g)
+                    g = buf
+                p.sub_(lr * g)
+            else:
+                b1, b2 = cfg.betas
+                m = st.setdefault("m", torch.zeros_like(p)).mul_(b1).add_(g, alpha=1 - b1)
+                v = st.setdefault("v", torch.zeros_like(p)).mul_(b2).addcmul_(g, g, value=1 - b2)
+                denom = (v.sqrt() / (1 - b2 ** self.t) ** 0.5).add_(cfg.eps)
+                p.sub_((lr / (1 - b1 ** self.t)) * m / denom)
+
+
+def train_ensemble(factory: Callable[[], nn.Module], seeds: Sequence[int], x: torch.Tensor, y: torch.Tensor,
+                   cfg: TrainConfig, x_test: torch.Tensor | None = None, y_test: torch.Tensor | None = None,
+                   *, data_seeds: Sequence[int] | None = None, lrs: Sequence[float] | None = None,
+                   masks: dict[str, torch.Tensor] | None = None, per_model_inputs: bool = False,
+                   ensemble: Ensemble | None = None, callbacks: Sequence[Callback] = (),
+                   show_progress: bool = True, desc: str = "training ensemble") -> tuple[Ensemble, History]:
+    """Train K = len(seeds) models of the architecture ``factory()`` at once.
+
+    Args:
+        factory: builds one model; model k is initialised as ``models.build(factory, seeds[k])``.
+        seeds: (K,) initialisation seeds.
+        x: inputs, (n, ...) shared by all models, or (K, n, ...) when ``per_model_inputs``.
+        y: labels, (n,) shared or (K, n), one labelling per model (e.g. different corruption levels).
+        cfg: the training settings; ``cfg.lr`` unless ``lrs`` (K,) gives one learning rate per model.
+        x_test, y_test: test data, (m, ...) and (m,), shared by all models.
+        data_seeds: (K,) seeds of each model's minibatch order (default: ``seeds``), as ``train(seed=...)``.
+        masks: name -> (K, *shape) 0/1 tensors multiplied into those weights (pruned weights stay zero).
+        ensemble: continue training these parameters instead of building new ones.
+        callbacks: ``cb(step, ensemble, history_so_far)`` at every evaluation.
+
+    Returns:
+        The trained :class:`Ensemble` and the :class:`History` with (K, E) metrics.
+
+    Model k's trajectory is that of ``train(models.build(factory, seeds[k]), x, y[k], cfg,
+    seed=data_seeds[k])`` to float tolerance, when there is no dropout.
+    """
+    K = len(seeds)
+    device = x.device
+    ens = ensemble if ensemble is not None else Ensemble.build(factory, seeds, device)
+    if masks:
+        ens.masks = {k: m.to(device=device, dtype=ens.params[k].dtype) for k, m in masks.items()}
+        for name, m in ens.masks.items():
+            ens.params[name].mul_(m)
+    n = y.shape[-1]
+    y_all = y.expand(K, n) if y.dim() == 1 else y
+    if y_all.shape[0] != K:
+        raise ValueError(f"y has labels for {y_all.shape[0]} models but there are {K} seeds")
+    if per_model_inputs and x.shape[0] != K:
+        raise ValueError(f"per_model_inputs: x must be (K={K}, n, ...), got {tuple(x.shape)}")
+    lr_t = torch.as_tensor(lrs if lrs is not None else [cfg.lr] * K, dtype=torch.float32, device=device)
+    if lr_t.shape != (K,):
+        raise ValueError(f"lrs must give one learning rate per model ({K}), got shape {tuple(lr_t.shape)}")
+    streams = [BatchStream(n, cfg.batch_size, s) for s in (data_seeds if data_seeds is not None else seeds)]
+    opt = _StackedOptimizer(cfg, lr_t)
+    rows = torch.arange(K, device=device)[:, None]
+
+    rec, extra = _new_history(K), {}
+    points = _eval_points(cfg)
+    it = range(cfg.steps + 1)
+    for step in (progress(it, desc=desc) if show_progress else it):
+        if step in points:
+            tl, ta = ens.evaluate(x, y_all, per_model_inputs)
+            vl, va = (ens.evaluate(x_test, y_test) if x_test is not None
+                      else (torch.full((K,), np.nan), torch.full((K,), np.nan)))
+            for key, value in zip(("step", "train_loss", "train_acc", "test_loss", "test_acc"),
+                                  (step, tl.tolist(), ta.tolist(), vl.tolist(), va.tolist())):
+                rec[key].append(value)
+            for cb in callbacks:
+                cb(step, ens, _finish(rec, extra, True))
+        if step == cfg.steps:
+            break
+        idx = torch.stack([s.next() for s in streams]).to(device)  # (K, B)
+        xb = x[rows, idx] if per_model_inputs else x[idx]  # (K, B, ...)
+        yb = y_all[rows, idx]  # (K, B)
+        ens.base.train()
+        for p in ens.params.values():
+            p.requires_grad_(True)
+        logits = ens.forward(xb, per_model_inputs=True)  # (K, B, C)
+        # the sum over models of each model's mean loss: model k's gradient is that of its own loss
+        loss = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="sum") / yb.shape[1]
+        grads = dict(zip(ens.params, torch.autograd.grad(loss, list(ens.params.values()))))
+        with torch.no_grad():
+            for p in ens.params.values():
+                p.requires_grad_(False)
+            opt.step(ens.params, grads)
+            for name, m in ens.masks.items():
+                ens.params[name].mul_(m)
+    return ens, _finish(rec, extra, True)
