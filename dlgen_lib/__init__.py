@@ -42,7 +42,8 @@ from .models import MLP, ConvNet1D, ConvNet2D, build, param_count  # noqa: E402
 from .train import Ensemble, History, TrainConfig, train, train_ensemble  # noqa: E402
 
 __all__ = [
-    "__version__", "SCALES", "ConfigError", "by_scale", "get_device", "get_scale", "get_threads", "progress",
+    "__version__", "checks", "plotting", "widgets",
+    "SCALES", "ConfigError", "by_scale", "get_device", "get_scale", "get_threads", "progress",
     "setup_torch", "usable_cpus", "DataNotFoundError", "Dataset", "corrupt_labels", "fashion_mnist", "mnist1d",
     "randomize_inputs", "MLP", "ConvNet1D", "ConvNet2D", "build", "param_count", "Ensemble", "History",
     "TrainConfig", "train", "train_ensemble", "CacheWarning", "cache_dir", "cached", "clear_cache",

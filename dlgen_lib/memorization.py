@@ -262,7 +262,8 @@ def plot_corruption_sweep(sweep: SweepResult):
     fit = sweep.steps_to_fit()
     band(c, ps, (fit / fit[0].mean()).T, marker="o", label="100 % train accuracy")
     c.axhline(1.0, color="grey", linestyle=":")
-    c.set(xlabel="label corruption p", ylabel="steps to fit / steps at p = 0", title="(c) fitting noise is not much slower")
+    c.set(xlabel="label corruption p", ylabel="steps to fit / steps at p = 0",
+          title="(c) fitting noise is not much slower")
     c.set_ylim(0, max(2.0, np.nanmax(fit / fit[0].mean()) * 1.1))
     for ax in (a, b):
         percent_axis(ax)
@@ -301,9 +302,10 @@ def plot_regularizers(sweep: SweepResult, regularized: dict[str, SweepResult]):
     for offset, vals, label, color in ((-0.2, rand_train, "train, random labels", COLORS[1]),
                                        (0.2, true_test, "test, true labels", COLORS[0])):
         a.bar(xs + offset, [v.mean() for v in vals], 0.38, yerr=[v.std() for v in vals], label=label, color=color)
-    a.set(xticks=xs, xticklabels=names, ylabel="accuracy after training", title="(a) regularized nets still memorize")
+    a.set(xticks=xs, xticklabels=names, ylabel="accuracy after training", title="(a) regularized nets still memorize",
+          ylim=(0, 1.3), yticks=np.linspace(0, 1, 6))
     percent_axis(a)
-    a.legend(loc="lower right")
+    a.legend(loc="upper center", ncol=2)
     b.bar(xs, [np.nanmean(v) for v in fit99], 0.5, yerr=[np.nanstd(v) for v in fit99], color=COLORS[2])
     b.set(xticks=xs, xticklabels=names, ylabel="steps to 99 % train accuracy", title="(b) ... only more slowly")
     return fig

@@ -14,7 +14,6 @@ trained together equal K separate runs).
 from __future__ import annotations
 
 import copy
-
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
