@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import joblib
+from joblib.func_inspect import filter_args
 
 from . import __version__
 
@@ -64,7 +65,7 @@ def cache_dir() -> Path | None:
 def cache_key(func: Callable, *args, **kwargs) -> str:
     """The hash of the arguments under which ``func(*args, **kwargs)`` is stored (joblib's argument hash);
     the function's identity and the version folder complete the key."""
-    return _memorized(func, Path("/nonexistent-dlgen-cache"))._get_args_id(*args, **kwargs)
+    return joblib.hash(filter_args(func, [], args, kwargs))
 
 
 def _memorized(func: Callable, location: Path) -> joblib.memory.MemorizedFunc:

@@ -21,6 +21,7 @@ import shutil
 import tempfile
 import urllib.error
 import urllib.request
+import zlib
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -155,8 +156,11 @@ def read_idx(path: str | os.PathLike, expected_sha256: str | None = None) -> np.
     """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        raw = fh.read()
+    try:
+        with opener(path, "rb") as fh:
+            raw = fh.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+        raise DataIntegrityError(f"{path} is damaged or truncated ({err}); delete it and fetch it again") from err
     if expected_sha256 is not None:
         digest = hashlib.sha256(raw).hexdigest()
         if digest != expected_sha256:
@@ -209,9 +213,8 @@ def fashion_mnist(full: bool = False, root: str | os.PathLike | None = None, dow
                                     f"restore it from the repository (git checkout -- data/) or rebuild it "
                                     f"with `python data/make_subset.py` from the full set")
         return _fashion_from(folder, subset=True, name="Fashion-MNIST (subset)")
-    candidates = [Path(p) for p in (root, os.environ.get("DLGEN_DATA")) if p]
-    candidates += [REPO_DATA / "fashion-mnist", DEBIAN_FASHION]
-    candidates += [c / "fashion-mnist" for c in candidates[:2]]
+    user = [Path(p) for p in (root, os.environ.get("DLGEN_DATA")) if p]
+    candidates = user + [REPO_DATA / "fashion-mnist", DEBIAN_FASHION] + [c / "fashion-mnist" for c in user]
     for folder in candidates:
         if all((folder / f).exists() for f in FASHION_FILES.values()):
             return _fashion_from(folder, subset=False, name="Fashion-MNIST")
@@ -220,7 +223,9 @@ def fashion_mnist(full: bool = False, root: str | os.PathLike | None = None, dow
         try:
             _download_fashion(target)
             return _fashion_from(target, subset=False, name="Fashion-MNIST")
-        except (urllib.error.URLError, OSError) as err:
+        except (urllib.error.URLError, OSError, DataIntegrityError) as err:
+            if target.is_dir() and not any(target.iterdir()):
+                target.rmdir()  # leave no empty folder behind when offline
             reason = f"the download from {FASHION_URL} failed ({err})"
     else:
         reason = "download=False"

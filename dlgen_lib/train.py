@@ -346,33 +346,36 @@ def train_ensemble(factory: Callable[[], nn.Module], seeds: Sequence[int], x: to
 
     rec, extra = _new_history(K), {}
     points = _eval_points(cfg)
-    it = range(cfg.steps + 1)
-    for step in (progress(it, desc=desc) if show_progress else it):
-        if step in points:
-            tl, ta = ens.evaluate(x, y_all, per_model_inputs)
-            vl, va = (ens.evaluate(x_test, y_test) if x_test is not None
-                      else (torch.full((K,), np.nan), torch.full((K,), np.nan)))
-            for key, value in zip(("step", "train_loss", "train_acc", "test_loss", "test_acc"),
-                                  (step, tl.tolist(), ta.tolist(), vl.tolist(), va.tolist())):
-                rec[key].append(value)
-            for cb in callbacks:
-                cb(step, ens, _finish(rec, extra, True))
-        if step == cfg.steps:
-            break
-        idx = torch.stack([s.next() for s in streams]).to(device)  # (K, B)
-        xb = x[rows, idx] if per_model_inputs else x[idx]  # (K, B, ...)
-        yb = y_all[rows, idx]  # (K, B)
-        ens.base.train()
-        for p in ens.params.values():
-            p.requires_grad_(True)
-        logits = ens.forward(xb, per_model_inputs=True)  # (K, B, C)
-        # the sum over models of each model's mean loss: model k's gradient is that of its own loss
-        loss = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="sum") / yb.shape[1]
-        grads = dict(zip(ens.params, torch.autograd.grad(loss, list(ens.params.values()))))
-        with torch.no_grad():
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):  # dropout draws from the seeds, not the global state
+        torch.manual_seed(int(seeds[0]) + 1)
+        it = range(cfg.steps + 1)
+        for step in (progress(it, desc=desc) if show_progress else it):
+            if step in points:
+                tl, ta = ens.evaluate(x, y_all, per_model_inputs)
+                vl, va = (ens.evaluate(x_test, y_test) if x_test is not None
+                          else (torch.full((K,), np.nan), torch.full((K,), np.nan)))
+                for key, value in zip(("step", "train_loss", "train_acc", "test_loss", "test_acc"),
+                                      (step, tl.tolist(), ta.tolist(), vl.tolist(), va.tolist())):
+                    rec[key].append(value)
+                for cb in callbacks:
+                    cb(step, ens, _finish(rec, extra, True))
+            if step == cfg.steps:
+                break
+            idx = torch.stack([s.next() for s in streams]).to(device)  # (K, B)
+            xb = x[rows, idx] if per_model_inputs else x[idx]  # (K, B, ...)
+            yb = y_all[rows, idx]  # (K, B)
+            ens.base.train()
             for p in ens.params.values():
-                p.requires_grad_(False)
-            opt.step(ens.params, grads)
-            for name, m in ens.masks.items():
-                ens.params[name].mul_(m)
+                p.requires_grad_(True)
+            logits = ens.forward(xb, per_model_inputs=True)  # (K, B, C)
+            # the sum over models of each model's mean loss: model k's gradient is that of its own loss
+            loss = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="sum") / yb.shape[1]
+            grads = dict(zip(ens.params, torch.autograd.grad(loss, list(ens.params.values()))))
+            with torch.no_grad():
+                for p in ens.params.values():
+                    p.requires_grad_(False)
+                opt.step(ens.params, grads)
+                for name, m in ens.masks.items():
+                    ens.params[name].mul_(m)
     return ens, _finish(rec, extra, True)
