@@ -14,6 +14,7 @@ import time
 import torch
 
 import dlgen_lib as dl
+from dlgen_lib.train import evaluate
 
 
 def main() -> None:
@@ -41,14 +42,21 @@ def main() -> None:
             dl.train(net, data.x_train, data.y_train, cfg, data.x_test, data.y_test, seed=s, show_progress=False)
             models.append(net)
         t_loop.append(time.perf_counter() - start)
-    diff = max((ens.params[name][k] - p).abs().max().item()
-               for k, net in enumerate(models) for name, p in net.state_dict().items())
+    diffs = sorted(max((ens.params[name][k] - p).abs().max().item() for name, p in net.state_dict().items())
+                   for k, net in enumerate(models))
+    test_ens = ens.evaluate(data.x_test, data.y_test)[1]
+    test_loop = [evaluate(net, data.x_test, data.y_test)[1] for net in models]
+    acc_diff = max(abs(a - b) for a, b in zip(test_ens.tolist(), test_loop))
     print(f"K = {args.models} MLPs 40-{args.width}-{args.width}-10, {args.steps} steps, batch 100, "
           f"{threads} threads, torch {torch.__version__}")
     print(f"loop over models : {min(t_loop):7.2f} s (best of {args.repeats})")
     print(f"ensemble trainer : {min(t_ens):7.2f} s (best of {args.repeats})")
     print(f"speed-up         : {min(t_loop) / min(t_ens):7.2f}x")
-    print(f"max |param difference| between the arms: {diff:.2e}")
+    # Both arms do the same arithmetic up to summation order; over hundreds of non-convex steps a ReLU that
+    # flips on a rounding difference can make a few models drift apart late (tests/test_train.py checks
+    # equality over 50-100 steps). The test accuracies show whether the drift matters.
+    print(f"|param difference| per model: median {diffs[len(diffs) // 2]:.1e}, max {diffs[-1]:.1e}; "
+          f"largest test-accuracy difference {acc_diff:.3f}")
 
 
 if __name__ == "__main__":
