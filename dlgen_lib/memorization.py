@@ -306,7 +306,9 @@ def plot_regularizers(sweep: SweepResult, regularized: dict[str, SweepResult]):
           ylim=(0, 1.3), yticks=np.linspace(0, 1, 6))
     percent_axis(a)
     a.legend(loc="upper center", ncol=2)
-    b.bar(xs, [np.nanmean(v) for v in fit99], 0.5, yerr=[np.nanstd(v) for v in fit99], color=COLORS[2])
+    finite = [v[np.isfinite(v)] for v in fit99]  # NaN: 99 % never reached
+    b.bar(xs, [v.mean() if len(v) else np.nan for v in finite], 0.5,
+          yerr=[v.std() if len(v) > 1 else 0.0 for v in finite], color=COLORS[2])
     b.set(xticks=xs, xticklabels=names, ylabel="steps to 99 % train accuracy", title="(b) ... only more slowly")
     return fig
 
