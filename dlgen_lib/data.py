@@ -295,7 +295,8 @@ def corrupt_labels(labels: torch.Tensor, p: float, n_classes: int = 10, seed: in
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"corruption fraction p={p} must lie in [0, 1]")
-    labels = torch.as_tensor(labels)
+    device = torch.as_tensor(labels).device
+    labels = torch.as_tensor(labels).cpu()  # drawn on the CPU: the same labels on every device
     gen = torch.Generator().manual_seed(int(seed))
     n = labels.shape[0]
     chosen = torch.randperm(n, generator=gen)[: round(p * n)]
@@ -303,7 +304,7 @@ def corrupt_labels(labels: torch.Tensor, p: float, n_classes: int = 10, seed: in
     new[chosen] = torch.randint(n_classes, (len(chosen),), generator=gen).to(labels.dtype)
     corrupted = torch.zeros(n, dtype=torch.bool)
     corrupted[chosen] = True
-    return CorruptedLabels(new, corrupted, new != labels)
+    return CorruptedLabels(new.to(device), corrupted.to(device), (new != labels).to(device))
 
 
 INPUT_CORRUPTIONS = ("gaussian", "shuffled_pixels", "random_pixels")
@@ -319,7 +320,7 @@ def randomize_inputs(x: torch.Tensor, kind: str = "gaussian", seed: int = 0) -> 
     if kind not in INPUT_CORRUPTIONS:
         raise ValueError(f"kind={kind!r} is not an input corruption; valid kinds: {', '.join(INPUT_CORRUPTIONS)}")
     gen = torch.Generator().manual_seed(int(seed))
-    flat = x.reshape(len(x), -1)
+    device, flat = x.device, x.reshape(len(x), -1).cpu()  # drawn on the CPU: the same inputs on every device
     if kind == "gaussian":
         noise = torch.randn(flat.shape, generator=gen, dtype=flat.dtype)
         out = flat.mean(0) + flat.std(0) * noise
@@ -328,4 +329,4 @@ def randomize_inputs(x: torch.Tensor, kind: str = "gaussian", seed: int = 0) -> 
     else:
         perms = torch.argsort(torch.rand(flat.shape, generator=gen), dim=1)
         out = torch.gather(flat, 1, perms)
-    return out.reshape(x.shape).contiguous()
+    return out.reshape(x.shape).contiguous().to(device)

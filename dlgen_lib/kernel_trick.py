@@ -19,7 +19,7 @@ import torch
 
 from . import kernels as kn
 from .cache import cached
-from .config import by_scale, progress
+from .config import by_scale, get_device, progress
 from .data import corrupt_labels, fashion_mnist
 
 
@@ -58,8 +58,9 @@ def kernel_config(scale: str | None = None, **overrides) -> KernelConfig:
 
 
 def _data(cfg: KernelConfig):
+    """Fashion-MNIST on the compute device (a GPU for the full scale), as many images as the config uses."""
     data = fashion_mnist(full=cfg.full_data)
-    return data.subset(n_train=max(cfg.n_train, max(cfg.sizes)), n_test=cfg.n_test)
+    return data.subset(n_train=max(cfg.n_train, max(cfg.sizes)), n_test=cfg.n_test).to(get_device())
 
 
 # ------------------------------------------------------------------------------------------ experiments
