@@ -204,6 +204,34 @@ class Ensemble:
         params = {k: v.detach() for k, v in params.items()}
         return cls(models[0], params, buffers)
 
+    @classmethod
+    def embed(cls, models: Sequence[nn.Module], template: nn.Module) -> tuple[Ensemble, dict[str, torch.Tensor]]:
+        """Stack models of *different* sizes into one ensemble of the shape of ``template``.
+
+        Every parameter of model k is copied into the leading corner of the template's parameter of the same
+        name (e.g. a (h, 40) weight into the first h rows of a (256, 40) one); everything else is zero and
+        masked. For MLPs whose hidden widths differ this is exact: a masked unit has zero weights and bias,
+        outputs relu(0) = 0 and receives zero gradient, so training the ensemble trains each narrow network
+        as it is (tests/test_train.py checks it against separate runs). Models keep their own initialisation
+        (their own fan-in), which a max-width network with masked units would not have.
+
+        Returns the ensemble and the masks, to pass to :func:`train_ensemble` (``ensemble=``, ``masks=``).
+        """
+        shapes = {n: p.shape for n, p in template.named_parameters()}
+        params = {n: torch.zeros(len(models), *shape) for n, shape in shapes.items()}
+        masks = {n: torch.zeros(len(models), *shape) for n, shape in shapes.items()}
+        for k, model in enumerate(models):
+            for name, p in model.named_parameters():
+                if name not in shapes or any(a > b for a, b in zip(p.shape, shapes[name])):
+                    raise ValueError(f"parameter {name} {tuple(p.shape)} of model {k} does not fit in the "
+                                     f"template's {tuple(shapes.get(name, ()))}")
+                corner = (k, *(slice(0, d) for d in p.shape))
+                params[name][corner] = p.detach()
+                masks[name][corner] = 1.0
+        device = next(template.parameters()).device
+        params = {n: v.to(device) for n, v in params.items()}
+        return cls(template, params, {}, {}), {n: m.to(device) for n, m in masks.items()}
+
     @property
     def size(self) -> int:
         return next(iter(self.params.values())).shape[0]

@@ -343,3 +343,30 @@ def test_train_ensemble_with_dropout_is_seeded(data):
         assert torch.equal(torch.get_rng_state(), state), "the global random state changed"
         results.append(ens.params)
     assert all(torch.equal(results[0][k], results[1][k]) for k in results[0]), "not reproducible"
+
+
+def test_embedded_widths_equal_narrow_networks(data):
+    """Networks of different hidden widths trained together inside one max-width masked ensemble follow
+    exactly the trajectories of the genuinely narrow networks (the trick behind fast model-wise sweeps)."""
+    from dlgen_lib.train import Ensemble
+
+    x, y = data.x_train[:256], data.y_train[:256]
+    widths, seeds = [3, 8, 20], [0, 1, 2]
+    make = lambda w: (lambda: MLP(40, [w, w], 10))  # noqa: E731
+    narrow = [build(make(w), s) for w, s in zip(widths, seeds)]
+    ens, masks = Ensemble.embed(narrow, build(make(max(widths)), 0))
+    cfg = TrainConfig(steps=60, lr=3e-3, batch_size=32, optimizer="adam", eval_every=20)
+    ens, hist = train_ensemble(make(max(widths)), seeds, x, y, cfg, ensemble=ens, masks=masks, show_progress=False)
+    for k, (w, s) in enumerate(zip(widths, seeds)):
+        net = build(make(w), s)
+        h = train(net, x, y, cfg, seed=s, show_progress=False)
+        for name, p in net.state_dict().items():
+            corner = ens.params[name][(k, *(slice(0, d) for d in p.shape))]
+            torch.testing.assert_close(corner, p, atol=1e-5, rtol=1e-4)
+            assert ens.params[name][k].abs().sum() == pytest.approx(corner.abs().sum().item(), rel=1e-6)
+        np.testing.assert_allclose(hist.train_loss[k], h.train_loss, rtol=1e-4)
+
+
+def test_embed_rejects_a_model_larger_than_the_template():
+    with pytest.raises(ValueError, match="does not fit"):
+        Ensemble.embed([MLP(40, [32], 10)], MLP(40, [16], 10))
