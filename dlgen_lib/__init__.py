@@ -12,14 +12,16 @@ One module per concept; the chapters import what they need from here:
 * :mod:`~dlgen_lib.memorization` -- chapter 1: fitting random labels and inputs, capacity vs validation bounds;
 * :mod:`~dlgen_lib.kernels` -- Gaussian kernels, in-place Cholesky interpolation, minimum-norm least squares,
   Gabor features; :mod:`~dlgen_lib.kernel_trick` -- chapter 5's experiments and figures;
-* :mod:`~dlgen_lib.fits` -- power laws with a floor (learning curves).
+* :mod:`~dlgen_lib.fits` -- power laws with a floor (learning curves);
+* :mod:`~dlgen_lib.random_features` -- ReLU random-features regression through the smaller Gram, the isotropic
+  min-norm risk in closed form (double descent).
 
 Importing the library loads no data, seeds nothing and changes no global state.
 """
 
 __version__ = "0.1.0"
 
-from . import checks, fits, kernels, plotting, widgets  # noqa: E402
+from . import checks, fits, kernels, plotting, random_features, widgets  # noqa: E402
 from .cache import CacheWarning, cache_dir, cached, clear_cache  # noqa: E402
 from .checks import ClaimError, check, check_close  # noqa: E402
 from .config import (  # noqa: E402
@@ -45,7 +47,7 @@ from .models import MLP, ConvNet1D, ConvNet2D, build, param_count  # noqa: E402
 from .train import Ensemble, History, TrainConfig, train, train_ensemble  # noqa: E402
 
 __all__ = [
-    "__version__", "checks", "fits", "kernels", "plotting", "widgets",
+    "__version__", "checks", "fits", "kernels", "plotting", "random_features", "widgets",
     "SCALES", "ConfigError", "by_scale", "get_device", "get_scale", "get_threads", "progress",
     "setup_torch", "usable_cpus", "DataNotFoundError", "Dataset", "corrupt_labels", "fashion_mnist", "mnist1d",
     "randomize_inputs", "MLP", "ConvNet1D", "ConvNet2D", "build", "param_count", "Ensemble", "History",
