@@ -119,10 +119,10 @@ def _split_callback(data: Dataset, n_val: int):
     return record
 
 
-def _run(cfg: MemorizationConfig, settings: tuple, x: torch.Tensor, y: torch.Tensor, tcfg: TrainConfig,
-         dropout: float = 0.0, per_model_inputs: bool = False, desc: str = "") -> SweepResult:
-    """Train len(settings) * len(cfg.seeds) networks together; x/y already stacked in that order."""
-    data = _data(cfg)
+def _run(cfg: MemorizationConfig, data: Dataset, settings: tuple, x: torch.Tensor, y: torch.Tensor,
+         tcfg: TrainConfig, dropout: float = 0.0, per_model_inputs: bool = False, desc: str = "") -> SweepResult:
+    """Train len(settings) * len(cfg.seeds) networks together on x/y (stacked in that order), measured on
+    ``data``'s test set."""
     device = get_device()
     seeds = [1000 * i + s for i in range(len(settings)) for s in cfg.seeds]
     # the test set is measured by the callback, in its validation and held-out halves
@@ -145,7 +145,7 @@ def corruption_sweep(cfg: MemorizationConfig) -> SweepResult:
     data = _data(cfg)
     ys = torch.stack([corrupt_labels(data.y_train, p, seed=100 + s).labels
                       for p in cfg.corruptions for s in cfg.seeds])  # (K, n)
-    return _run(cfg, cfg.corruptions, data.x_train, ys, cfg.train_config(), desc="corruption sweep")
+    return _run(cfg, data, cfg.corruptions, data.x_train, ys, cfg.train_config(), desc="corruption sweep")
 
 
 @cached
@@ -158,7 +158,7 @@ def random_inputs(cfg: MemorizationConfig) -> SweepResult:
     xs = torch.stack([randomize_inputs(data.x_train, kind, seed=200 + s)
                       for kind in settings for s in cfg.seeds])  # (K, n, 40)
     ys = data.y_train.expand(len(xs), -1)
-    return _run(cfg, settings, xs, ys, cfg.train_config(), per_model_inputs=True, desc="random inputs")
+    return _run(cfg, data, settings, xs, ys, cfg.train_config(), per_model_inputs=True, desc="random inputs")
 
 
 @cached
@@ -170,7 +170,7 @@ def regularized_memorization(cfg: MemorizationConfig) -> dict[str, SweepResult]:
                       for p in (0.0, 1.0) for s in cfg.seeds])
     runs = {f"weight decay {cfg.weight_decay:g}": (cfg.weight_decay, 0.0),
             f"dropout {cfg.dropout:g}": (0.0, cfg.dropout)}
-    return {name: _run(cfg, (0.0, 1.0), data.x_train, ys, cfg.train_config(cfg.reg_steps, wd), dropout=drop,
+    return {name: _run(cfg, data, (0.0, 1.0), data.x_train, ys, cfg.train_config(cfg.reg_steps, wd), dropout=drop,
                        desc=name)
             for name, (wd, drop) in runs.items()}
 

@@ -108,7 +108,7 @@ def _eval_points(cfg: TrainConfig) -> set[int]:
     return set(range(0, cfg.steps + 1, cfg.eval_every)) | {cfg.steps}
 
 
-def _new_history(n_models: int | None) -> dict[str, list]:
+def _new_history() -> dict[str, list]:
     return {k: [] for k in ("step", "train_loss", "train_acc", "test_loss", "test_acc")}
 
 
@@ -150,7 +150,7 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
     else:
         opt = torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay)
     stream = BatchStream(len(y), cfg.batch_size, seed)
-    rec, extra = _new_history(None), {}
+    rec, extra = _new_history(), {}
     points = _eval_points(cfg)
     devices = [x.device.index or 0] if x.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
@@ -372,7 +372,7 @@ def train_ensemble(factory: Callable[[], nn.Module], seeds: Sequence[int], x: to
     opt = _StackedOptimizer(cfg, lr_t)
     rows = torch.arange(K, device=device)[:, None]
 
-    rec, extra = _new_history(K), {}
+    rec, extra = _new_history(), {}
     points = _eval_points(cfg)
     devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):  # dropout draws from the seeds, not the global state
