@@ -14,14 +14,20 @@ One module per concept; the chapters import what they need from here:
   Gabor features; :mod:`~dlgen_lib.kernel_trick` -- chapter 5's experiments and figures;
 * :mod:`~dlgen_lib.fits` -- power laws with a floor (learning curves);
 * :mod:`~dlgen_lib.random_features` -- ReLU random-features regression through the smaller Gram, the isotropic
-  min-norm risk in closed form (double descent).
+  min-norm risk in closed form (double descent);
+* :mod:`~dlgen_lib.sweeps` -- networks of many widths and seeds trained together, in width buckets of masked
+  ensembles; :mod:`~dlgen_lib.double_descent` -- chapter 7's experiments and figures;
+* :mod:`~dlgen_lib.landscape` -- chapter 2: Hessian-vector products, Lanczos, Hutchinson trace and spectral
+  density, the index, filter-normalized 1-D/2-D slices, straight and Bezier paths between networks;
+* :mod:`~dlgen_lib.sde` -- chapter 3: SGD as a stochastic differential equation, many SGD replicas at once on
+  finite-sum losses, Euler–Maruyama, the OU variance, Gibbs densities, barriers and Kramers' rate, smoothing.
 
 Importing the library loads no data, seeds nothing and changes no global state.
 """
 
 __version__ = "0.1.0"
 
-from . import checks, fits, kernels, plotting, random_features, widgets  # noqa: E402
+from . import checks, fits, kernels, landscape, plotting, random_features, sde, sweeps, widgets  # noqa: E402
 from .cache import CacheWarning, cache_dir, cached, clear_cache  # noqa: E402
 from .checks import ClaimError, check, check_close  # noqa: E402
 from .config import (  # noqa: E402
@@ -47,7 +53,8 @@ from .models import MLP, ConvNet1D, ConvNet2D, build, param_count  # noqa: E402
 from .train import Ensemble, History, TrainConfig, train, train_ensemble  # noqa: E402
 
 __all__ = [
-    "__version__", "checks", "fits", "kernels", "plotting", "random_features", "widgets",
+    "__version__", "checks", "fits", "kernels", "landscape", "plotting", "random_features", "sde", "sweeps",
+    "widgets",
     "SCALES", "ConfigError", "by_scale", "get_device", "get_scale", "get_threads", "progress",
     "setup_torch", "usable_cpus", "DataNotFoundError", "Dataset", "corrupt_labels", "fashion_mnist", "mnist1d",
     "randomize_inputs", "MLP", "ConvNet1D", "ConvNet2D", "build", "param_count", "Ensemble", "History",

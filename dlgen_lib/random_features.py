@@ -167,7 +167,7 @@ class RFSweep:
 
 def rf_sweep(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor, y_test: torch.Tensor,
              ratios, lams, seeds, *, n_classes: int | None = None, weight_scale: float = 1.0,
-             rtol: float = 1e-12) -> RFSweep:
+             rtol: float = 1e-12) -> RFSweep | list[RFSweep]:
     """ReLU random-features regression of one-hot labels for every N = ratio * n, λ and seed, in closed form.
 
     Per seed, W is drawn once at the largest N and the features grow column block by column block, so the
@@ -175,6 +175,10 @@ def rf_sweep(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor,
     For N <= n the N x N Gram ΦᵀΦ is eigendecomposed, for N > n the n x n Gram; each λ then costs only a
     diagonal rescale of the eigenbasis (see :func:`ridge_solve`, whose coefficients this reproduces).
     Inputs x (n, d), labels y (n,) int; float64 throughout, on x_train's device.
+
+    ``y_train`` of shape (V, n) gives V labellings of the same inputs (e.g. several label-noise levels): they
+    share the features and eigendecompositions (the fit is linear in the targets), and a list of V sweeps is
+    returned, one per labelling, each scored against the same ``y_test``.
 
     >>> x = torch.randn(30, 4, generator=torch.Generator().manual_seed(0)); y = torch.arange(30) % 3
     >>> r = rf_sweep(x, y, x, y, ratios=[0.5, 1.0, 4.0], lams=[0.0, 1e-2], seeds=[0])
@@ -187,16 +191,22 @@ def rf_sweep(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor,
     dev = x_train.device
     x_train, x_test = x_train.reshape(len(x_train), -1).double(), x_test.reshape(len(x_test), -1).to(x_train).double()
     n, d = x_train.shape
-    c = n_classes or int(max(int(y_train.max()), int(y_test.max()))) + 1
-    Y = F.one_hot(y_train.long().to(dev), c).double()
-    Y_test = F.one_hot(y_test.long().to(dev), c).double()
+    ys = torch.as_tensor(y_train).long().to(dev)
+    multi = ys.dim() == 2
+    ys = ys if multi else ys[None]  # (V, n)
+    if ys.shape[1] != n:
+        raise ValueError(f"y_train has {ys.shape[1]} labels per labelling but x_train has {n} examples")
+    V = len(ys)
+    c = n_classes or int(max(int(ys.max()), int(y_test.max()))) + 1
+    Y = F.one_hot(ys, c).double().permute(1, 0, 2).reshape(n, V * c)  # (n, V c): the V labellings side by side
+    Y_test = F.one_hot(y_test.long().to(dev), c).double()[:, None]  # (m, 1, c)
     ratios = np.asarray(ratios, dtype=float)
     lams = np.asarray(lams, dtype=float)
     seeds = np.asarray(seeds, dtype=int)
     order = np.argsort(ratios, kind="stable")
     Ns = np.maximum(1, np.rint(ratios * n).astype(int))
     S, R, L = len(seeds), len(ratios), len(lams)
-    out = {k: np.zeros((S, R, L)) for k in ("test_mse", "test_error", "train_mse", "coef_norm")}
+    out = {k: np.zeros((V, S, R, L)) for k in ("test_mse", "test_error", "train_mse", "coef_norm")}
     s_min = np.zeros((S, R))
     for si, seed in enumerate(seeds):
         W = draw_weights(d, int(Ns.max()), int(seed), weight_scale)
@@ -226,13 +236,17 @@ def rf_sweep(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor,
             scale = float(K.trace()) / n  # lam * tr(K) = (lam * tr(K) / n) * n
             for li, lam in enumerate(lams):
                 g = _gains(mu, lam * scale, n, rtol)[:, None]
-                gZ = g * Z
-                pred, pred_train = T @ gZ, Rb @ gZ
-                out["test_mse"][si, ri, li] = float(((pred - Y_test) ** 2).sum(1).mean())
-                out["test_error"][si, ri, li] = float((pred.argmax(1) != Y_test.argmax(1)).double().mean())
-                out["train_mse"][si, ri, li] = float(((pred_train - Y) ** 2).sum(1).mean())
-                out["coef_norm"][si, ri, li] = float((w[:, None] * gZ ** 2).sum().sqrt())
-    return RFSweep(seeds, ratios, Ns, lams, n, **out, s_min=s_min, seconds=time.perf_counter() - clock)
+                gZ = g * Z  # (k, V c)
+                pred, pred_train = (T @ gZ).reshape(-1, V, c), (Rb @ gZ).reshape(n, V, c)
+                at = (slice(None), si, ri, li)
+                out["test_mse"][at] = ((pred - Y_test) ** 2).sum(2).mean(0).cpu().numpy()
+                out["test_error"][at] = (pred.argmax(2) != Y_test.argmax(2)).double().mean(0).cpu().numpy()
+                out["train_mse"][at] = ((pred_train - Y.reshape(n, V, c)) ** 2).sum(2).mean(0).cpu().numpy()
+                out["coef_norm"][at] = (w[:, None, None] * gZ.reshape(-1, V, c) ** 2).sum((0, 2)).sqrt().cpu().numpy()
+    seconds = time.perf_counter() - clock
+    sweeps = [RFSweep(seeds, ratios, Ns, lams, n, **{k: v[i] for k, v in out.items()}, s_min=s_min,
+                      seconds=seconds) for i in range(V)]
+    return sweeps if multi else sweeps[0]
 
 
 # ------------------------------------------------------------------------------------------ theory

@@ -14,6 +14,7 @@ trained together equal K separate runs).
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -28,6 +29,7 @@ from .config import progress
 from .models import build
 
 OPTIMIZERS = ("sgd", "adam")
+SCHEDULES = ("constant", "cosine")
 
 
 @dataclass(frozen=True)
@@ -43,14 +45,28 @@ class TrainConfig:
     eval_every: int = 100  # record the history every this many steps, and after the last step
     betas: tuple[float, float] = (0.9, 0.999)  # Adam's moment decay rates
     eps: float = 1e-8  # Adam's epsilon
+    schedule: Literal["constant", "cosine"] = "constant"  # learning rate over the run: lr, or lr * lr_factor(t)
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer={self.optimizer!r} is not known; valid: {', '.join(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule={self.schedule!r} is not known; valid: {', '.join(SCHEDULES)}")
         if self.steps < 1 or self.eval_every < 1:
             raise ValueError(f"steps={self.steps} and eval_every={self.eval_every} must be positive")
         if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"batch_size={self.batch_size} must be positive (or None for full batch)")
+
+    def lr_factor(self, step: int) -> float:
+        """The multiplier of ``lr`` for the update taken at ``step`` (0-based): 1 for "constant";
+        (1 + cos(pi step / steps)) / 2 for "cosine", from 1 at the first update down towards 0 at the last.
+
+        >>> TrainConfig(steps=4, schedule="cosine").lr_factor(2)
+        0.5
+        """
+        if self.schedule == "constant":
+            return 1.0
+        return 0.5 * (1.0 + math.cos(math.pi * step / self.steps))
 
 
 @dataclass
@@ -164,6 +180,8 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
             if step == cfg.steps:
                 break
             idx = stream.next()
+            for group in opt.param_groups:
+                group["lr"] = cfg.lr * cfg.lr_factor(step)
             model.train()
             loss = F.cross_entropy(model(x[idx]), y[idx])
             opt.zero_grad(set_to_none=True)
@@ -308,7 +326,7 @@ class _StackedOptimizer:
         self.t += 1
         for name, p in params.items():
             g = grads[name]
-            lr = self.lrs.reshape(-1, *([1] * (p.dim() - 1)))  # (K, 1, ..., 1)
+            lr = self.lrs.reshape(-1, *([1] * (p.dim() - 1))) * cfg.lr_factor(self.t - 1)  # (K, 1, ..., 1)
             if cfg.weight_decay:
                 g = g + cfg.weight_decay * p
             st = self.state.setdefault(name, {})

@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 from dlgen_lib import memorization as mem  # noqa: E402
 from dlgen_lib.data import mnist1d  # noqa: E402
 from dlgen_lib.plotting import COLORS, band, figure  # noqa: E402
-from dlgen_lib.widgets import slider_explorer  # noqa: E402
+from dlgen_lib.widgets import grid_explorer, slider_explorer  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -52,4 +52,18 @@ def test_slider_explorer_redraws_on_change():
     assert slider.options == (0.0, 0.5, 1.0) and calls == [0.0]  # drawn once for the first value
     slider.value = 1.0
     assert calls == [0.0, 1.0]
+    plt.close("all")
+
+
+def test_grid_explorer_passes_every_slider_value():
+    calls = []
+    widget = grid_explorer({"noise": [0.0, 0.15], "lam": [0.0, 1e-3, 1e-2]},
+                           lambda ax, noise, lam: calls.append((noise, lam)))
+    noise, lam, out = widget.children
+    assert calls == [(0.0, 0.0)]
+    lam.value = 1e-2
+    noise.value = 0.15
+    assert calls == [(0.0, 0.0), (0.0, 1e-2), (0.15, 1e-2)]
+    with pytest.raises(ValueError, match="at least one value"):
+        grid_explorer({"noise": []}, lambda ax, noise: None)
     plt.close("all")

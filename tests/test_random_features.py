@@ -162,3 +162,21 @@ def test_sweep_matches_ridge_solve():
             assert r.test_mse[0, ri, li] == pytest.approx(test_mse, rel=1e-6)
             assert r.coef_norm[0, ri, li] == pytest.approx(sol.coef_norm, rel=1e-6)
         assert r.s_min[0, ri] == pytest.approx(sol.s_min, rel=1e-8)
+
+
+def test_sweep_label_variants_equal_separate_sweeps():
+    """y_train (V, n): V labellings share the features; each result equals the sweep of that labelling alone."""
+    gen = torch.Generator().manual_seed(1)
+    x, x_test = torch.randn(50, 5, generator=gen), torch.randn(20, 5, generator=gen)
+    y_test = torch.randint(0, 4, (20,), generator=gen)
+    ys = torch.stack([torch.randint(0, 4, (50,), generator=gen) for _ in range(3)])
+    kw = dict(ratios=[0.4, 1.0, 3.0], lams=[0.0, 1e-3], seeds=[0, 5], n_classes=4)
+    together = rf.rf_sweep(x, ys, x_test, y_test, **kw)
+    assert isinstance(together, list) and len(together) == 3
+    for v in range(3):
+        alone = rf.rf_sweep(x, ys[v], x_test, y_test, **kw)
+        for metric in ("test_mse", "test_error", "train_mse", "coef_norm"):
+            np.testing.assert_allclose(getattr(together[v], metric), getattr(alone, metric), rtol=1e-9, atol=1e-12)
+    assert not np.allclose(together[0].test_mse, together[1].test_mse)  # guard: the labellings differ
+    with pytest.raises(ValueError, match="labels per labelling"):
+        rf.rf_sweep(x, ys[:, :10], x_test, y_test, **kw)

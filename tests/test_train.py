@@ -79,7 +79,9 @@ def assert_trained(ens: Ensemble, factory, seeds=SEEDS) -> None:
 # ---------------------------------------------------------------------- ensemble == K separate runs
 
 
-@pytest.mark.parametrize("cfg", [SGD, ADAM], ids=["sgd-momentum-wd", "adam-wd"])
+@pytest.mark.parametrize("cfg", [SGD, ADAM, dataclasses.replace(SGD, schedule="cosine"),
+                                 dataclasses.replace(ADAM, schedule="cosine")],
+                         ids=["sgd-momentum-wd", "adam-wd", "sgd-cosine", "adam-cosine"])
 def test_ensemble_equals_separate_runs(data, cfg):
     ens, hist = train_ensemble(mlp, SEEDS, data.x_train, data.y_train, cfg, data.x_test, data.y_test,
                                show_progress=False)
@@ -275,10 +277,26 @@ def test_batch_stream_full_batch_and_seed():
 
 
 @pytest.mark.parametrize("kwargs", [dict(steps=10, optimizer="rmsprop"), dict(steps=0), dict(steps=-5),
-                                    dict(steps=10, eval_every=0), dict(steps=10, batch_size=0)])
+                                    dict(steps=10, eval_every=0), dict(steps=10, batch_size=0),
+                                    dict(steps=10, schedule="linear")])
 def test_train_config_validation(kwargs):
     with pytest.raises(ValueError):
         TrainConfig(**kwargs)
+
+
+def test_cosine_schedule_goes_from_lr_to_zero():
+    cfg = TrainConfig(steps=100, lr=0.1, schedule="cosine")
+    factors = [cfg.lr_factor(t) for t in range(100)]
+    assert factors[0] == 1.0 and abs(factors[50] - 0.5) < 1e-12 and 0 < factors[-1] < 1e-3
+    assert all(a > b for a, b in zip(factors, factors[1:]))
+    assert TrainConfig(steps=100).lr_factor(99) == 1.0
+
+
+def test_cosine_schedule_changes_the_trajectory(data):
+    """Guard: the schedule is really applied (a run with it ends elsewhere than one without)."""
+    runs = [train_ensemble(mlp, [0], data.x_train, data.y_train, dataclasses.replace(ADAM, schedule=s),
+                           show_progress=False)[0] for s in ("constant", "cosine")]
+    assert (runs[0].params["1.weight"] - runs[1].params["1.weight"]).abs().max() > 1e-3
 
 
 def test_train_config_is_frozen():
