@@ -18,9 +18,22 @@ def check(condition: bool, claim: str, measured: str = "", hint: str = "") -> st
     """Raise :class:`ClaimError` unless ``condition``; return a one-line confirmation otherwise."""
     detail = f" (measured {measured})" if measured else ""
     if not bool(condition):
-        advice = f" {hint}" if hint else " At the tiny scale some effects are too weak to show; try DLGEN_SCALE=small."
+        advice = f" {hint}" if hint else _default_hint()
         raise ClaimError(f"claim not confirmed: {claim}{detail}.{advice}")
     return f"ok: {claim}{detail}"
+
+
+def _default_hint() -> str:
+    from .config import ConfigError, get_scale
+
+    try:
+        scale = get_scale()
+    except ConfigError:
+        scale = "?"
+    if scale == "tiny":
+        return " At the tiny scale some effects are too weak to show; try DLGEN_SCALE=small."
+    return (f" At the {scale} scale this effect did not reach the chapter's threshold in this run: look at the"
+            " figure above, and try more seeds or longer training (the chapter's config fields) or DLGEN_SCALE=full.")
 
 
 def check_close(measured: float, expected: float, rtol: float, claim: str, hint: str = "") -> str:

@@ -90,10 +90,10 @@ class WidthSweep:
         return int(self.widths[np.argmax(reached)]) if reached.any() else None
 
 
-def train_widths(factory: Callable[[int], nn.Module], widths: Sequence[int], seeds: Sequence[int],
-                 x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, x_test: torch.Tensor | None = None,
+def train_widths(factory: Callable[[int], nn.Module], widths: Sequence[int], seeds: Sequence, x: torch.Tensor,
+                 y: torch.Tensor, cfg: TrainConfig, x_test: torch.Tensor | None = None,
                  y_test: torch.Tensor | None = None, *, buckets: Sequence[Sequence[int]] | None = None,
-                 overhead: float = DEFAULT_OVERHEAD, show_progress: bool = True) -> WidthSweep:
+                 overhead: float = DEFAULT_OVERHEAD, show_progress: bool = True) -> WidthSweep | list[WidthSweep]:
     """Train ``factory(w)`` for every width w and seed s, bucket by bucket, each bucket one masked ensemble.
 
     Args:
@@ -101,31 +101,48 @@ def train_widths(factory: Callable[[int], nn.Module], widths: Sequence[int], see
             with the width (an MLP's hidden units, a CNN's channels), so that the narrow network embeds exactly.
         widths, seeds: the grid; network (w, s) is initialised as ``build(lambda: factory(w), s)`` and sees the
             minibatches of seed s (the same data order at every width).
-        x, y, cfg, x_test, y_test: as :func:`.train_ensemble` (y (n,) shared by all networks).
+        x, y, cfg, x_test, y_test: as :func:`.train_ensemble`, with y (n,) shared by all networks -- or (V, n),
+            V label sets (e.g. with and without label noise) trained in the same buckets; then ``seeds`` may be
+            one list of seeds per label set, and a list of V sweeps is returned.
         buckets: the grouping of widths (default :func:`plan_buckets` with ``overhead``).
     """
     clock = time.perf_counter()
     ws = sorted({int(w) for w in widths})
-    seeds = [int(s) for s in seeds]
+    multi = y.dim() == 2
+    label_sets = y if multi else y[None]  # (V, n)
+    V = len(label_sets)
+    per_set = multi and len(seeds) == V and all(isinstance(s, Sequence) for s in seeds)
+    seed_lists = [[int(s) for s in ss] for ss in seeds] if per_set else [[int(s) for s in seeds]] * V
+    jobs = [(v, s) for v in range(V) for s in seed_lists[v]]  # the networks of one width, in order
     n_params = {w: param_count(factory(w)) for w in ws}
     if buckets is None:
-        buckets = plan_buckets(ws, n_params.__getitem__, len(seeds), overhead)
+        buckets = plan_buckets(ws, n_params.__getitem__, len(jobs), overhead)
     buckets = tuple(tuple(sorted(int(w) for w in b)) for b in buckets)
     if sorted(w for b in buckets for w in b) != ws:
         raise ValueError(f"buckets {buckets} must hold each of the widths {ws} exactly once")
+    metrics = ("train_loss", "train_acc", "test_loss", "test_acc")
     rows: dict[int, dict[str, np.ndarray]] = {}
     step = None
     for bucket in buckets:
-        models = [build(lambda w=w: factory(w), s).to(x.device) for w in bucket for s in seeds]
-        template = build(lambda b=bucket: factory(b[-1]), seeds[0]).to(x.device)
-        ens, masks = Ensemble.embed(models, template)
-        _, hist = train_ensemble(lambda b=bucket: factory(b[-1]), [s for _ in bucket for s in seeds], x, y, cfg,
-                                 x_test, y_test, ensemble=ens, masks=masks, show_progress=show_progress,
-                                 desc=f"widths {bucket[0]}-{bucket[-1]}")
+        wide = lambda b=bucket: factory(b[-1])  # noqa: E731
+        bucket_seeds = [s for _ in bucket for _, s in jobs]
+        if len(bucket) == 1:  # one width: a plain ensemble, nothing to mask
+            ens, masks = Ensemble.build(wide, bucket_seeds, x.device), None
+        else:
+            models = [build(lambda w=w: factory(w), s).to(x.device) for w in bucket for _, s in jobs]
+            ens, masks = Ensemble.embed(models, build(wide, bucket_seeds[0]).to(x.device))
+        y_models = label_sets[[v for _ in bucket for v, _ in jobs]]  # (K, n)
+        _, hist = train_ensemble(wide, bucket_seeds, x, y_models, cfg, x_test, y_test, ensemble=ens, masks=masks,
+                                 show_progress=show_progress, desc=f"widths {bucket[0]}-{bucket[-1]}")
         step = hist.step
         for i, w in enumerate(bucket):
-            part = slice(i * len(seeds), (i + 1) * len(seeds))
-            rows[w] = {m: getattr(hist, m)[part] for m in ("train_loss", "train_acc", "test_loss", "test_acc")}
-    metrics = {m: np.stack([rows[w][m] for w in ws]) for m in ("train_loss", "train_acc", "test_loss", "test_acc")}
-    return WidthSweep(np.array(ws), np.array(seeds), np.array([n_params[w] for w in ws]), step, **metrics,
-                      buckets=buckets, seconds=time.perf_counter() - clock)
+            part = slice(i * len(jobs), (i + 1) * len(jobs))
+            rows[w] = {m: getattr(hist, m)[part] for m in metrics}
+    seconds = time.perf_counter() - clock
+    sweeps = []
+    for v in range(V):
+        mine = np.array([jv == v for jv, _ in jobs])
+        arrays = {m: np.stack([rows[w][m][mine] for w in ws]) for m in metrics}
+        sweeps.append(WidthSweep(np.array(ws), np.array(seed_lists[v]), np.array([n_params[w] for w in ws]), step,
+                                 **arrays, buckets=buckets, seconds=seconds))
+    return sweeps if multi else sweeps[0]

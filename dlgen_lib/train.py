@@ -315,33 +315,53 @@ def _is_plain_sequential(model: nn.Module) -> bool:
 
 class _StackedOptimizer:
     """SGD (momentum, L2 weight decay) and Adam on stacked parameters, with a learning rate per model;
-    element for element the same arithmetic as torch.optim.SGD / torch.optim.Adam."""
+    element for element the same arithmetic as torch.optim.SGD / torch.optim.Adam, written with the
+    multi-tensor ``torch._foreach_*`` ops (one call per operation for all parameters, not one per parameter)."""
 
     def __init__(self, cfg: TrainConfig, lrs: torch.Tensor):
         self.cfg, self.lrs, self.t = cfg, lrs, 0
-        self.state: dict[str, dict[str, torch.Tensor]] = {}
+        self.uniform_lr = float(lrs[0]) if bool((lrs == lrs[0]).all()) else None  # one lr: scalar fast path
+        self.state: dict[str, list[torch.Tensor]] = {}
+        self._lr_views: list[torch.Tensor] | None = None
 
     def step(self, params: dict[str, torch.Tensor], grads: dict[str, torch.Tensor]) -> None:
         cfg = self.cfg
+        ps = list(params.values())
+        gs = [grads[name] for name in params]
+        if self._lr_views is None:  # (K, 1, ..., 1) per parameter
+            self._lr_views = [self.lrs.reshape(-1, *([1] * (p.dim() - 1))) for p in ps]
+        factor = cfg.lr_factor(self.t)
         self.t += 1
-        for name, p in params.items():
-            g = grads[name]
-            lr = self.lrs.reshape(-1, *([1] * (p.dim() - 1))) * cfg.lr_factor(self.t - 1)  # (K, 1, ..., 1)
-            if cfg.weight_decay:
-                g = g + cfg.weight_decay * p
-            st = self.state.setdefault(name, {})
-            if cfg.optimizer == "sgd":
-                if cfg.momentum:
-                    buf = st.get("buf")
-                    st["buf"] = buf = g.clone() if buf is None else buf.mul_(cfg.momentum).add_(g)
-                    g = buf
-                p.sub_(lr * g)
-            else:
-                b1, b2 = cfg.betas
-                m = st.setdefault("m", torch.zeros_like(p)).mul_(b1).add_(g, alpha=1 - b1)
-                v = st.setdefault("v", torch.zeros_like(p)).mul_(b2).addcmul_(g, g, value=1 - b2)
-                denom = (v.sqrt() / (1 - b2 ** self.t) ** 0.5).add_(cfg.eps)
-                p.sub_((lr / (1 - b1 ** self.t)) * m / denom)
+        if cfg.weight_decay:
+            gs = torch._foreach_add(gs, ps, alpha=cfg.weight_decay)
+        if cfg.optimizer == "sgd":
+            if cfg.momentum:
+                if "buf" not in self.state:
+                    self.state["buf"] = [g.clone() for g in gs]
+                else:
+                    torch._foreach_mul_(self.state["buf"], cfg.momentum)
+                    torch._foreach_add_(self.state["buf"], gs)
+                gs = self.state["buf"]
+            update = torch._foreach_mul(gs, [lr * factor for lr in self._lr_views])
+        else:
+            b1, b2 = cfg.betas
+            if "m" not in self.state:
+                self.state["m"] = [torch.zeros_like(p) for p in ps]
+                self.state["v"] = [torch.zeros_like(p) for p in ps]
+            m, v = self.state["m"], self.state["v"]
+            torch._foreach_mul_(m, b1)
+            torch._foreach_add_(m, gs, alpha=1 - b1)
+            torch._foreach_mul_(v, b2)
+            torch._foreach_addcmul_(v, gs, gs, value=1 - b2)
+            denom = torch._foreach_sqrt(v)
+            torch._foreach_div_(denom, (1 - b2 ** self.t) ** 0.5)
+            torch._foreach_add_(denom, cfg.eps)
+            if self.uniform_lr is not None:  # p -= (lr / bc1) m / denom, as torch.optim.Adam writes it
+                torch._foreach_addcdiv_(ps, m, denom, -self.uniform_lr * factor / (1 - b1 ** self.t))
+                return
+            update = torch._foreach_div(m, denom)
+            torch._foreach_mul_(update, [lr * (factor / (1 - b1 ** self.t)) for lr in self._lr_views])
+        torch._foreach_sub_(ps, update)
 
 
 def train_ensemble(factory: Callable[[], nn.Module], seeds: Sequence[int], x: torch.Tensor, y: torch.Tensor,
@@ -386,7 +406,9 @@ def train_ensemble(factory: Callable[[], nn.Module], seeds: Sequence[int], x: to
     lr_t = torch.as_tensor(lrs if lrs is not None else [cfg.lr] * K, dtype=torch.float32, device=device)
     if lr_t.shape != (K,):
         raise ValueError(f"lrs must give one learning rate per model ({K}), got shape {tuple(lr_t.shape)}")
-    streams = [BatchStream(n, cfg.batch_size, s) for s in (data_seeds if data_seeds is not None else seeds)]
+    order_seeds = [int(s) for s in (data_seeds if data_seeds is not None else seeds)]
+    streams = {s: BatchStream(n, cfg.batch_size, s) for s in order_seeds}  # models sharing a seed share batches
+    which = torch.tensor([list(streams).index(s) for s in order_seeds])  # (K,) model -> its stream
     opt = _StackedOptimizer(cfg, lr_t)
     rows = torch.arange(K, device=device)[:, None]
 
@@ -408,7 +430,7 @@ def train_ensemble(factory: Callable[[], nn.Module], seeds: Sequence[int], x: to
                     cb(step, ens, _finish(rec, extra, True))
             if step == cfg.steps:
                 break
-            idx = torch.stack([s.next() for s in streams]).to(device)  # (K, B)
+            idx = torch.stack([s.next() for s in streams.values()])[which].to(device)  # (K, B)
             xb = x[rows, idx] if per_model_inputs else x[idx]  # (K, B, ...)
             yb = y_all[rows, idx]  # (K, B)
             ens.base.train()
@@ -422,6 +444,6 @@ def train_ensemble(factory: Callable[[], nn.Module], seeds: Sequence[int], x: to
                 for p in ens.params.values():
                     p.requires_grad_(False)
                 opt.step(ens.params, grads)
-                for name, m in ens.masks.items():
-                    ens.params[name].mul_(m)
+                if ens.masks:
+                    torch._foreach_mul_([ens.params[name] for name in ens.masks], list(ens.masks.values()))
     return ens, _finish(rec, extra, True)

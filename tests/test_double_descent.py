@@ -98,13 +98,14 @@ def test_summaries_on_hand_made_curves():
 
 
 def test_deep_double_descent_runs_every_width_and_seed(cfg):
-    sweep = dd.deep_double_descent(cfg, 0.15)
+    sweeps = dd.deep_double_descent(cfg)
+    assert sorted(sweeps) == [0.0, cfg.deep_noise]
+    sweep, clean = sweeps[cfg.deep_noise], sweeps[0.0]
     n_evals = cfg.steps // cfg.eval_every + 1
     assert sweep.test_error.shape == (len(cfg.widths), len(cfg.deep_seeds), n_evals)
     assert sweep.widths.tolist() == list(cfg.widths)
     assert sweep.n_params.tolist() == [h * h + 52 * h + 10 for h in cfg.widths]
     assert sweep.final("train_error")[-1].mean() < sweep.final("train_error")[0].mean()  # wider fits better
-    clean = dd.deep_double_descent(cfg, 0.0)
     assert clean.test_error.shape[1] == len(cfg.clean_seeds)
     # labels with 15 % noise are harder to fit than clean ones
     assert sweep.final("train_error").mean() > clean.final("train_error").mean()
@@ -119,7 +120,8 @@ def _assert_labelled(fig):
 
 def test_figures_are_labelled(cfg):
     curves = dd.rf_curves(cfg)
-    noisy, clean = dd.deep_double_descent(cfg, 0.15), dd.deep_double_descent(cfg, 0.0)
+    sweeps = dd.deep_double_descent(cfg)
+    noisy, clean = sweeps[cfg.deep_noise], sweeps[0.0]
     figs = [dd.plot_rf_curve({"MNIST-1D": curves[0.0]}), dd.plot_rf_explain(curves[0.0]),
             dd.plot_ridge(curves[0.0]), dd.plot_isotropic(dd.isotropic_check(cfg)),
             dd.plot_sample_wise(dd.sample_wise(cfg)), dd.plot_deep(noisy, clean),

@@ -89,3 +89,19 @@ def test_interpolation_threshold_and_errors(data):
     with pytest.raises(ValueError, match="exactly once"):
         train_widths(lambda h: MLP(40, [h], 10), (2, 4), (0,), data.x_train, data.y_train, CFG,
                      buckets=((2,),), show_progress=False)
+
+
+def test_label_sets_with_their_own_seeds_equal_separate_sweeps(data):
+    """y (V, n) with one seed list per label set: each returned sweep equals the sweep of that label set alone."""
+    from dlgen_lib.data import corrupt_labels
+
+    ys = torch.stack([data.y_train, corrupt_labels(data.y_train, 0.5, seed=3).labels])
+    factory = lambda h: MLP(40, [h, h], 10)  # noqa: E731
+    kw = dict(buckets=((3, 5), (9,)), show_progress=False)
+    together = train_widths(factory, (3, 5, 9), [(0, 1), (2,)], data.x_train, ys, CFG, data.x_test, data.y_test, **kw)
+    assert [s.seeds.tolist() for s in together] == [[0, 1], [2]]
+    for sweep, y, seeds in zip(together, ys, [(0, 1), (2,)]):
+        alone = train_widths(factory, (3, 5, 9), seeds, data.x_train, y, CFG, data.x_test, data.y_test, **kw)
+        np.testing.assert_allclose(sweep.train_loss, alone.train_loss, atol=1e-5, rtol=0)
+        np.testing.assert_allclose(sweep.test_acc, alone.test_acc, atol=1 / 128 + 1e-9, rtol=0)
+    assert not np.allclose(together[0].train_loss[:, 0], together[1].train_loss[:, 0])  # guard: labels differ
