@@ -23,7 +23,7 @@ from . import random_features as rf
 from .cache import cached
 from .config import by_scale, get_device
 from .data import corrupt_labels, fashion_mnist, mnist1d
-from .models import MLP
+from .models import MLP, ConvNet2D
 from .sweeps import WidthSweep, train_widths
 from .train import TrainConfig
 
@@ -69,6 +69,12 @@ class DoubleDescentConfig:
     lr: float = 1e-2
     batch_size: int = 128
     eval_every: int = 200
+    # the same sweep for a CNN on Fashion-MNIST (channels c -> 2c, Nakkiran et al.'s model-wise axis): full scale
+    cnn_widths: tuple[int, ...] = ()  # empty: not run (it needs a GPU to be quick)
+    cnn_seeds: tuple[int, ...] = (0, 1, 2)
+    cnn_n_train: int = 10_000
+    cnn_n_test: int = 10_000
+    cnn_steps: int = 10_000
     seed: int = 0  # label noise and data subsets
 
 
@@ -87,7 +93,8 @@ def double_descent_config(scale: str | None = None, **overrides) -> DoubleDescen
                                  fashion_seeds=(0, 1, 2), iso_n=400, iso_trials=1000, sw_features=(1000, 2000),
                                  sw_ns=tuple(int(v) for v in np.unique(np.round(np.geomspace(200, 8000, 30)))),
                                  widths=(2, 4, 6, 8, 12, 16, 20, 24, 32, 40, 48, 56, 64, 80, 96, 128, 192, 256, 512),
-                                 deep_seeds=tuple(range(8)), clean_seeds=(0, 1, 2), steps=10_000, eval_every=250),
+                                 deep_seeds=tuple(range(8)), clean_seeds=(0, 1, 2), steps=10_000, eval_every=250,
+                                 cnn_widths=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)),
         scale=scale)
     return DoubleDescentConfig(**{**base.__dict__, **overrides})
 
@@ -102,11 +109,12 @@ def train_config(cfg: DoubleDescentConfig) -> TrainConfig:
 # ------------------------------------------------------------------------------------------ random features
 
 
-def _dataset(name: str, n: int, n_test: int):
+def _dataset(name: str, n: int, n_test: int, flat: bool = True):
     if name == "mnist1d":
         data = mnist1d()
     elif name == "fashion":
-        data = fashion_mnist(full=n > 10_000 or n_test > 2_000).flat()
+        data = fashion_mnist(full=n > 10_000 or n_test > 2_000)
+        data = data.flat() if flat else data
     else:
         raise ValueError(f"dataset={name!r} is not known; valid: 'mnist1d', 'fashion'")
     if n > len(data.y_train) or n_test > len(data.y_test):
@@ -195,6 +203,26 @@ def deep_double_descent(cfg: DoubleDescentConfig) -> dict[float, WidthSweep]:
     ys = torch.stack([corrupt_labels(data.y_train, cfg.deep_noise, seed=cfg.seed).labels, data.y_train])
     noisy, clean = train_widths(mlp, cfg.widths, [cfg.deep_seeds, cfg.clean_seeds], data.x_train, ys,
                                 train_config(cfg), data.x_test, data.y_test)
+    return {cfg.deep_noise: noisy, 0.0: clean}
+
+
+def cnn(width: int) -> ConvNet2D:
+    """The CNN of the Fashion-MNIST sweep: conv3x3(c) -> pool -> conv3x3(2c) -> pool -> linear, width c."""
+    return ConvNet2D(in_channels=1, channels=(width, 2 * width), n_classes=10)
+
+
+@cached
+def cnn_double_descent(cfg: DoubleDescentConfig) -> dict[float, WidthSweep]:
+    """The model-wise sweep for :func:`cnn` on cfg.cnn_n_train Fashion-MNIST images over cfg.cnn_widths, with
+    cfg.deep_noise label noise and clean labels ({noise: sweep}); cfg.cnn_steps Adam steps, cosine schedule."""
+    if not cfg.cnn_widths:
+        raise ValueError("cfg.cnn_widths is empty: the Fashion-MNIST CNN sweep belongs to the full scale "
+                         "(DLGEN_SCALE=full, on a GPU), or pass cnn_widths=... to double_descent_config")
+    data = _dataset("fashion", cfg.cnn_n_train, cfg.cnn_n_test, flat=False)
+    ys = torch.stack([corrupt_labels(data.y_train, cfg.deep_noise, seed=cfg.seed).labels, data.y_train])
+    tc = TrainConfig(**{**train_config(cfg).__dict__, "steps": cfg.cnn_steps})
+    noisy, clean = train_widths(cnn, cfg.cnn_widths, [cfg.cnn_seeds, cfg.cnn_seeds], data.x_train, ys, tc,
+                                data.x_test, data.y_test)
     return {cfg.deep_noise: noisy, 0.0: clean}
 
 
@@ -327,12 +355,13 @@ def plot_sample_wise(s: SampleWise):
     return fig
 
 
-def plot_deep(noisy: WidthSweep, clean: WidthSweep | None = None, paper: dict | None = MNIST1D_PAPER):
+def plot_deep(noisy: WidthSweep, clean: WidthSweep | None = None, paper: dict | None = MNIST1D_PAPER,
+              xlabel: str = "hidden width h (MLP 40-h-h-10)", noise: float = 0.15):
     """(a) final test error against width with and without label noise, the paper's points; (b) train error."""
     from .plotting import COLORS, band, figure, percent_axis
 
     fig, (a, b) = figure(ncols=2, width=4.8, height=3.6)
-    runs = [(noisy, "15 % label noise", COLORS[1])] + ([(clean, "clean labels", COLORS[0])] if clean else [])
+    runs = [(noisy, f"{noise:.0%} label noise", COLORS[1])] + ([(clean, "clean labels", COLORS[0])] if clean else [])
     for sweep, name, color in runs:
         band(a, sweep.widths, sweep.final("test_error").T, label=f"{name}", color=color, marker="o")
         band(b, sweep.widths, sweep.final("train_error").T, label=name, color=color, marker="o")
@@ -341,12 +370,12 @@ def plot_deep(noisy: WidthSweep, clean: WidthSweep | None = None, paper: dict | 
             for ax in (a, b):
                 ax.axvline(h, color=color, linestyle=":")
     a.plot(noisy.widths, early_stopped(noisy), "s--", color=COLORS[2], markersize=4,
-           label="15 % noise, best step (early stopping)")
+           label=f"{noise:.0%} noise, best step (early stopping)")
     if paper:
         xs, ys = zip(*paper.values())
         a.plot(xs, ys, "k*", markersize=9, label="MNIST-1D notebook (15 % noise)")
     for ax in (a, b):
-        ax.set(xscale="log", xlabel="hidden width h (MLP 40-h-h-10)")
+        ax.set(xscale="log", xlabel=xlabel)
         percent_axis(ax)
     a.set(ylabel="test error", title="(a) test error: peak at the threshold (dotted)")
     b.set(ylabel="training error (on the labels trained on)", title="(b) training error reaches 0")

@@ -11,6 +11,7 @@ import pytest  # noqa: E402
 
 from dlgen_lib import double_descent as dd  # noqa: E402
 from dlgen_lib.config import ConfigError  # noqa: E402
+from dlgen_lib.models import param_count  # noqa: E402
 from dlgen_lib.sweeps import WidthSweep  # noqa: E402
 
 
@@ -129,3 +130,17 @@ def test_figures_are_labelled(cfg):
     for fig in figs:
         _assert_labelled(fig)
     plt.close("all")
+
+
+def test_cnn_sweep_is_a_full_scale_experiment_that_runs_on_small_inputs(cfg):
+    with pytest.raises(ValueError, match="full scale"):
+        dd.cnn_double_descent.uncached(cfg)
+    assert dd.double_descent_config("full").cnn_widths, "the full scale runs the Fashion-MNIST CNN sweep"
+    small = dd.double_descent_config("tiny", cnn_widths=(1, 2), cnn_seeds=(0,), cnn_n_train=64, cnn_n_test=64,
+                                     cnn_steps=20, eval_every=10)
+    sweeps = dd.cnn_double_descent.uncached(small)
+    assert sorted(sweeps) == [0.0, small.deep_noise]
+    noisy = sweeps[small.deep_noise]
+    assert noisy.test_error.shape == (2, 1, 3) and noisy.widths.tolist() == [1, 2]
+    assert noisy.n_params.tolist() == [param_count(dd.cnn(c)) for c in (1, 2)]
+    plt.close(dd.plot_deep(noisy, sweeps[0.0], paper=None, xlabel="channels c"))
