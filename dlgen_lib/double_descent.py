@@ -269,7 +269,7 @@ MNIST1D_PAPER = {"first minimum": (16, 0.47), "peak": (54, 0.54), "widest (h = 3
 # ------------------------------------------------------------------------------------------ figures
 
 
-def plot_rf_curve(sweeps: dict[str, rf.RFSweep], metric: str = "test_error"):
+def plot_rf_curve(sweeps: dict[str, rf.RFSweep]):
     """Test error (a) and test MSE (b), λ = 0, against N/n for each named sweep, mean +- std over seeds."""
     from .plotting import COLORS, band, figure, percent_axis
 

@@ -70,7 +70,7 @@ class WidthSweep:
     test_loss: np.ndarray  # (W, S, E)
     test_acc: np.ndarray  # (W, S, E)
     buckets: tuple[tuple[int, ...], ...]
-    seconds: float
+    seconds: float  # wall time of the whole train_widths call (shared by the sweeps of one call)
 
     @property
     def train_error(self) -> np.ndarray:
