@@ -20,14 +20,16 @@ One module per concept; the chapters import what they need from here:
 * :mod:`~dlgen_lib.landscape` -- chapter 2: Hessian-vector products, Lanczos, Hutchinson trace and spectral
   density, the index, filter-normalized 1-D/2-D slices, straight and Bezier paths between networks;
 * :mod:`~dlgen_lib.sde` -- chapter 3: SGD as a stochastic differential equation, many SGD replicas at once on
-  finite-sum losses, Euler–Maruyama, the OU variance, Gibbs densities, barriers and Kramers' rate, smoothing.
+  finite-sum losses, Euler–Maruyama, the OU variance, Gibbs densities, barriers and Kramers' rate, smoothing;
+* :mod:`~dlgen_lib.flatness` -- chapter 4: the Fisher information trace (exact and sampled), the Occam factor,
+  effective dimensionality, the early-stopping index.
 
 Importing the library loads no data, seeds nothing and changes no global state.
 """
 
 __version__ = "0.1.0"
 
-from . import checks, fits, kernels, landscape, plotting, random_features, sde, sweeps, widgets  # noqa: E402
+from . import checks, fits, flatness, kernels, landscape, plotting, random_features, sde, sweeps, widgets  # noqa: E402
 from .cache import CacheWarning, cache_dir, cached, clear_cache  # noqa: E402
 from .checks import ClaimError, check, check_close  # noqa: E402
 from .config import (  # noqa: E402
