@@ -55,7 +55,7 @@ from .models import MLP, ConvNet1D, ConvNet2D, build, param_count  # noqa: E402
 from .train import Ensemble, History, TrainConfig, train, train_ensemble  # noqa: E402
 
 __all__ = [
-    "__version__", "checks", "fits", "kernels", "landscape", "plotting", "random_features", "sde", "sweeps",
+    "__version__", "checks", "fits", "flatness", "kernels", "landscape", "plotting", "random_features", "sde", "sweeps",
     "widgets",
     "SCALES", "ConfigError", "by_scale", "get_device", "get_scale", "get_threads", "progress",
     "setup_torch", "usable_cpus", "DataNotFoundError", "Dataset", "corrupt_labels", "fashion_mnist", "mnist1d",
