@@ -93,6 +93,25 @@ def test_hvp_matches_exact_hessian(problem):
     assert torch.allclose(ls.exact_hessian(net, F.cross_entropy, x, y, chunk=5, batch_size=4), H, rtol=0, atol=1e-12)
 
 
+def test_hvp_kept_graph_equals_the_functional_product(problem):
+    net, x, y, H, _ = problem
+    gen = torch.Generator().manual_seed(2)
+    op = ls.HVP(net, F.cross_entropy, x, y)  # keep_graph: double backward through one stored gradient graph
+    plain = ls.HVP(net, F.cross_entropy, x, y, keep_graph=False)
+    assert op.keep_graph and not plain.keep_graph
+    assert not ls.HVP(net, F.cross_entropy, x, y, batch_size=3).keep_graph  # several batches: no stored graph
+    for _ in range(3):  # repeated products reuse the graph
+        v = torch.randn(26, generator=gen, dtype=torch.float64)
+        hv = op(v)
+        assert not hv.requires_grad and _rel(hv, plain(v)) <= 1e-12 and _rel(hv, op.functional(v)) <= 1e-12
+        assert _rel(hv, H @ v) <= 1e-10
+    before = [p.detach().clone() for p in net.parameters()]
+    with torch.no_grad():  # products work inside no_grad too, and leave the model untouched
+        assert _rel(op(v), H @ v) <= 1e-10
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
+    assert all(p.grad is None for p in net.parameters())
+
+
 def test_hvp_at_other_params(problem):
     net, x, y, _, _ = problem
     other = _net(seed=3)
