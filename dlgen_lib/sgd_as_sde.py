@@ -1,0 +1,760 @@
+"""Chapter 3: SGD as a stochastic differential equation -- the chapter's experiments and figures.
+
+* :func:`quadratic_cloud` -- R SGD replicas on a finite-sum quadratic for a grid of (η, B): the stationary variance
+  against the Ornstein–Uhlenbeck closed form, its η/B scaling, and an Euler–Maruyama run of the matched SDE;
+  :func:`anisotropic_cloud` -- the same in 2-D with noise that follows the curvature: the cloud is not Gibbs in L;
+* :func:`well_escape` -- a sharp and a wide well with additive ("tilt") minibatch noise: escape rates from the sharp
+  basin against Kramers' law exp(-ΔE/T), the share of replicas in the wide basin against the Gibbs density;
+* :func:`smoothing` -- a bowl with narrow ripples: the mean of the SGD cloud against gradient descent on the loss
+  convolved with the noise kernel (Kleinberg, Li & Yuan 2018) and on the loss itself;
+* :func:`noise_geometry` -- per-example gradients of an MNIST-1D MLP: spectrum and effective rank of the gradient
+  noise covariance, and its overlap with the top Hessian eigenvectors (Chaudhari & Soatto 2018);
+* :func:`noise_scale_grid` -- learning rate x batch size x momentum: test accuracy against g = εN/(B(1-m))
+  (Smith & Le 2018); :func:`schedules` -- decaying ε or growing B (Smith et al. 2018);
+* :func:`sharpness` -- λ_max of small- and large-batch minima (Keskar et al. 2017) and the rescaling of Dinh et al.
+  (2017) that changes λ_max but not the function.
+
+The numerical cores are :mod:`dlgen_lib.sde` (replicas, closed forms) and :mod:`dlgen_lib.landscape` (Hessian).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call, grad, vmap
+
+from . import landscape as ls
+from . import sde
+from .cache import cached
+from .config import by_scale
+from .data import mnist1d
+from .models import MLP
+from .train import TrainConfig, train_ensemble
+
+_F64 = torch.float64
+
+
+@dataclass(frozen=True)
+class SgdAsSdeConfig:
+    """Sizes of chapter 3's experiments."""
+
+    replicas: int = 1000  # R, SGD replicas per setting
+    # quadratic ℓ = ½ a (θ - z_i)², z_i ~ N(0, 1), n examples
+    quad_n: int = 2000
+    quad_lrs: tuple[float, ...] = (0.0125, 0.025, 0.05, 0.1)  # η (η a <= 0.1: close to the SDE limit)
+    quad_batches: tuple[int, ...] = (1, 2, 4, 8, 16)  # B
+    quad_burn: float = 4.0  # time (steps x η) before measuring
+    quad_time: float = 10.0  # total time of each run
+    aniso_curvature: tuple[float, float] = (1.0, 4.0)  # a_1, a_2 of a 2-D diagonal quadratic, isotropic data
+    aniso_lr: float = 0.02
+    aniso_batch: int = 4
+    # double well (sharp well at -1, wide at +1), additive minibatch noise of variance σ² = well_std²
+    well_n: int = 1000
+    well_std: float = 15.6
+    well_lrs: tuple[float, ...] = (0.004, 0.006, 0.005, 0.004, 0.003, 0.003)  # paired with well_batches
+    well_batches: tuple[int, ...] = (1, 2, 2, 2, 2, 1)
+    well_steps: int = 12_000
+    # a bowl with ripples, for Kleinberg et al.'s smoothing
+    ripple_std: float = 10.0  # σ of the additive noise
+    ripple_lr: float = 0.02
+    ripple_batches: tuple[int, ...] = (1, 4, 16, 64)
+    ripple_steps: int = 300
+    # MNIST-1D MLP 40-h-10
+    hidden: int = 100
+    n_train: int = 4000
+    noise_examples: int = 1000  # per-example gradients for the noise covariance (its rank is at most this - 1)
+    hessian_k: int = 10  # top Hessian eigenvectors
+    lanczos_iters: int = 30  # for the top-k Hessian eigenvectors
+    sharp_iters: int = 20  # Lanczos steps for λ_max alone
+    grid_epochs: int = 10
+    grid_g: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)  # g = εN/(B(1-m))
+    grid_settings: tuple[tuple[int, float], ...] = ((32, 0.0), (64, 0.0), (128, 0.0), (64, 0.9))  # (B, m)
+    grid_seeds: tuple[int, ...] = (0, 1)
+    sched_lr: float = 0.5
+    sched_batch: int = 32
+    sched_factor: int = 4  # ε / factor or B x factor at each phase
+    sched_phase_epochs: int = 5
+    sched_seeds: tuple[int, ...] = (0, 1)
+    sharp_lr: float = 0.5  # large enough that full-batch-like training reaches λ_max ≈ 2/ε
+    sharp_small_batch: int = 16
+    sharp_large_batch: int = 500  # about 10 % of the data, as Keskar et al.'s large batches
+    sharp_small_steps: int = 3000
+    sharp_large_steps: int = 1500
+    sharp_seeds: tuple[int, ...] = (0, 1)
+    dinh_alphas: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0)
+    seed: int = 0
+
+
+def sgd_as_sde_config(scale: str | None = None, **overrides) -> SgdAsSdeConfig:
+    """The config for the scale (``$DLGEN_SCALE`` by default); keyword arguments override single fields."""
+    base = by_scale(
+        tiny=SgdAsSdeConfig(replicas=300, quad_lrs=(0.025, 0.1), quad_batches=(1, 4, 16), quad_time=8.0,
+                            well_lrs=(0.004, 0.008, 0.004), well_batches=(1, 2, 2), well_steps=4000,
+                            ripple_batches=(1, 64), ripple_steps=150, hidden=32, n_train=1000, noise_examples=400,
+                            hessian_k=5, lanczos_iters=20, sharp_iters=10, grid_epochs=4, grid_g=(2.0, 8.0, 32.0),
+                            grid_settings=((32, 0.0), (64, 0.0), (64, 0.9)), grid_seeds=(0,), sched_phase_epochs=2,
+                            sched_seeds=(0,), sharp_small_steps=600, sharp_large_steps=300, sharp_seeds=(0,),
+                            dinh_alphas=(0.1, 1.0, 10.0)),
+        small=SgdAsSdeConfig(),
+        full=SgdAsSdeConfig(replicas=4000, quad_lrs=(0.00625, 0.0125, 0.025, 0.05, 0.1),
+                            quad_batches=(1, 2, 4, 8, 16, 32), quad_time=20.0, well_steps=40_000, hidden=256,
+                            noise_examples=4000, hessian_k=20, lanczos_iters=80,
+                            grid_g=(0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0),
+                            grid_settings=((16, 0.0), (32, 0.0), (64, 0.0), (128, 0.0), (256, 0.0), (64, 0.5),
+                                           (64, 0.9)), grid_epochs=30,
+                            grid_seeds=(0, 1, 2, 3), sched_phase_epochs=20, sched_seeds=(0, 1, 2, 3),
+                            sharp_small_steps=20_000, sharp_large_steps=10_000, sharp_seeds=(0, 1, 2, 3),
+                            sharp_iters=40),
+        scale=scale)
+    return SgdAsSdeConfig(**{**base.__dict__, **overrides})
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run with one torch thread. Every experiment here is many small operations (1-D replica clouds, ensembles of
+    small MLPs on minibatches of 16-512): a second thread only adds synchronization, and on a shared machine it can
+    stall. Measured for the whole chapter at the small scale on 2 cores shared with other jobs (load about 4): 33 s
+    on one thread, 235 s on two. The caller's thread count is restored afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def single_threaded(func):
+    """Decorator: run ``func`` inside :func:`one_thread`."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with one_thread():
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+# ------------------------------------------------------------------------------------------ 1. quadratic cloud
+
+
+@dataclass(frozen=True)
+class QuadraticCloud:
+    """Stationary spread of R SGD replicas on ℓ = ½ a (θ - z_i)², for every (η, B) of the grid (C settings)."""
+
+    lrs: np.ndarray  # (C,) η
+    batch_sizes: np.ndarray  # (C,) B
+    variance: np.ndarray  # (C,) Var θ over replicas, averaged over snapshots after the burn-in
+    variance_se: np.ndarray  # (C,) its standard error (over snapshots)
+    theory: np.ndarray  # (C,) exact discrete-time closed form η σ² / (B a (2 - η a)) (with replacement)
+    theory_ou: np.ndarray  # (C,) the SDE's (OU) value T σ² / a, T = η / (2B)
+    final: np.ndarray  # (C, R) float32 positions at the end (for histograms)
+    em_final: np.ndarray  # (R,) Euler–Maruyama of the matched SDE for setting ``em_index``
+    em_index: int
+    curvature: float
+    noise_var: float  # σ² = a² Var z
+    minimum: float  # z̄
+
+
+@cached
+@single_threaded
+def quadratic_cloud(cfg: SgdAsSdeConfig) -> QuadraticCloud:
+    """For each (η, B): R replicas from the minimum, quad_time / η steps, with-replacement minibatches; Var θ over
+    the replicas averaged over 6 snapshots after the burn-in."""
+    loss = sde.quadratic(n=cfg.quad_n, curvature=1.0, data_std=1.0, seed=cfg.seed)
+    a, zbar = 1.0, float(loss.z.mean())
+    s2 = float(loss.noise_variance(torch.tensor(0.0, dtype=_F64)))
+    lrs, bs, var, se, final = [], [], [], [], []
+    for i, lr in enumerate(cfg.quad_lrs):  # one simulation per η, all B together (the same number of steps)
+        n_steps = int(round(cfg.quad_time / lr))
+        every = max(1, int(round((cfg.quad_time - cfg.quad_burn) / lr / 6)))
+        with one_thread():
+            p = sde.sgd_replica_grid(loss, zbar, [lr] * len(cfg.quad_batches), cfg.quad_batches, n_steps,
+                                     n_replicas=cfg.replicas, seed=cfg.seed + i, record_every=every)
+        snaps = p.theta[p.steps * lr >= cfg.quad_burn].var(2)  # (snapshots, C)
+        lrs += [lr] * len(cfg.quad_batches)
+        bs += list(cfg.quad_batches)
+        final.append(p.final.float().numpy())
+        var += snaps.mean(0).tolist()
+        se += (snaps.std(0) / len(snaps) ** 0.5).tolist()
+    lrs, bs = np.asarray(lrs), np.asarray(bs)
+    em_index = int(np.argmax(lrs / bs))  # the widest cloud: EM with the same dt and T
+    lr, b = float(lrs[em_index]), int(bs[em_index])
+    with one_thread():
+        em = sde.euler_maruyama(lambda th: a * (th - zbar), zbar, lr, int(round(cfg.quad_time / lr)),
+                                sde.temperature(lr, b), s2, n_replicas=cfg.replicas, seed=cfg.seed + 1)
+    return QuadraticCloud(lrs, bs, np.asarray(var), np.asarray(se), sde.ou_stationary_variance(lrs, bs, a, s2),
+                          sde.ou_stationary_variance(lrs, bs, a, s2, discrete=False), np.concatenate(final),
+                          em.final.float().numpy(), em_index, a, s2, zbar)
+
+
+@dataclass(frozen=True)
+class AnisotropicCloud:
+    """SGD on ½ Σ_k a_k (θ_k - z_ik)² with isotropic data: the noise Σ_k = a_k² Var z_k follows the curvature."""
+
+    curvature: np.ndarray  # (2,) a_k
+    noise_var: np.ndarray  # (2,) σ_k²
+    variance: np.ndarray  # (2,) measured Var θ_k
+    theory: np.ndarray  # (2,) the discrete closed form per coordinate, η σ_k² / (B a_k (2 - η a_k))
+    final: np.ndarray  # (R, 2) float32
+    lr: float
+    batch_size: int
+
+    @property
+    def gibbs_ratio(self) -> float:
+        """Var θ_2 / Var θ_1 under any Gibbs law exp(-L/T) with a scalar T: a_1 / a_2."""
+        return float(self.curvature[0] / self.curvature[1])
+
+
+@cached
+@single_threaded
+def anisotropic_cloud(cfg: SgdAsSdeConfig) -> AnisotropicCloud:
+    a = torch.tensor(cfg.aniso_curvature, dtype=_F64)
+    loss = sde.quadratic(n=cfg.quad_n, curvature=a, seed=cfg.seed + 1)
+    s2 = loss.noise_variance(torch.zeros(2, dtype=_F64))
+    n_steps = int(round(cfg.quad_time / (cfg.aniso_lr * float(a.min()))))
+    every = max(1, int(round((cfg.quad_time - cfg.quad_burn) / (cfg.aniso_lr * float(a.min())) / 6)))
+    with one_thread():
+        p = sde.sgd_replicas(loss, loss.z.mean(0), cfg.aniso_lr, cfg.aniso_batch, n_steps, n_replicas=cfg.replicas,
+                             seed=cfg.seed, replace=True, record_every=every)
+    var = p.theta[p.time >= cfg.quad_burn / float(a.min())].var(1).mean(0)  # (2,)
+    theory = sde.ou_stationary_variance(cfg.aniso_lr, cfg.aniso_batch, a.numpy(), s2.numpy())
+    return AnisotropicCloud(a.numpy(), s2.numpy(), var.numpy(), theory, p.final.float().numpy(), cfg.aniso_lr,
+                            cfg.aniso_batch)
+
+
+# ------------------------------------------------------------------------------------------ 2. escaping a sharp well
+
+
+def well_loss(cfg: SgdAsSdeConfig) -> sde.GaussianWells:
+    """The chapter's double well: sharp at -1 (width 0.15), wide at +1 (width 0.5), additive ("tilt") noise."""
+    return sde.double_well(n=cfg.well_n, data_std=cfg.well_std, seed=cfg.seed, noise="tilt")
+
+
+@dataclass(frozen=True)
+class WellEscape:
+    """C settings (η, B) of SGD started in the sharp minimum of :func:`well_loss`."""
+
+    lrs: np.ndarray  # (C,)
+    batch_sizes: np.ndarray  # (C,)
+    temperature: np.ndarray  # (C,) T_eff = η σ² / (2B) (the noise is additive: D = σ²)
+    escape_time: np.ndarray  # (C, R) time (steps x η) of first passage past ``boundary``; inf if never
+    t_end: np.ndarray  # (C,) length of each run in time
+    rate: np.ndarray  # (C,) escape rate k̂ = escapes / total time at risk (maximum likelihood, exponential law)
+    kramers: np.ndarray  # (C,) Kramers' rate sqrt(L''(min) |L''(saddle)|)/(2π) exp(-ΔE/T)
+    wide_fraction: np.ndarray  # (C,) share of replicas in the wide basin at the end
+    gibbs_wide: np.ndarray  # (C,) the same share under the Gibbs density exp(-L/T)
+    final: np.ndarray  # (C, R) float32
+    em_final: np.ndarray  # (R,) Euler–Maruyama, dt = η, for the hottest setting ``em_index``
+    em_index: int
+    barrier: float  # ΔE of the sharp basin
+    basins: sde.Basins
+    boundary: float
+
+
+@cached
+@single_threaded
+def well_escape(cfg: SgdAsSdeConfig) -> WellEscape:
+    """All settings in one vectorized simulation (:func:`sde.sgd_replica_grid`), first passages by an
+    :class:`sde.EscapeClock` at the midpoint between the saddle and the wide minimum."""
+    loss = well_loss(cfg)
+    grid = torch.linspace(-3, 3, 6001, dtype=_F64)
+    basins = sde.barrier_heights(loss.loss, grid)
+    s2 = float(loss.z.var(correction=0))
+    lrs, bs = np.asarray(cfg.well_lrs, float), np.asarray(cfg.well_batches)
+    temps = sde.temperature(lrs, bs) * s2
+    boundary = float((basins.saddles[0] + basins.minima[1]) / 2)
+    clock = sde.EscapeClock(boundary)
+    with one_thread():
+        paths = sde.sgd_replica_grid(loss, basins.minima[0], lrs, bs, cfg.well_steps, n_replicas=cfg.replicas,
+                                     seed=cfg.seed, callback=clock)
+    t_end = cfg.well_steps * lrs
+    times = clock.times.numpy() * lrs[:, None]  # (C, R)
+    at_risk = np.minimum(times, t_end[:, None]).sum(1)
+    rate = np.isfinite(times).sum(1) / at_risk
+    kramers = sde.kramers_rate(basins.barriers[0], temps, basins.curvature_min[0], basins.exit_curvature[0])
+    wide = sde.basin_fractions(paths.final, basins.saddles)[:, 1].numpy()
+    gibbs = np.array([float(torch.trapezoid(sde.gibbs_density(loss.loss, grid, t) * (grid > basins.saddles[0]), grid))
+                      for t in temps])
+    hot = int(np.argmax(temps))
+    with one_thread():
+        em = sde.euler_maruyama(loss.grad, basins.minima[0], float(lrs[hot]), cfg.well_steps, float(temps[hot]),
+                                n_replicas=cfg.replicas, seed=cfg.seed + 1)
+    return WellEscape(lrs, bs, temps, times, t_end, rate, kramers, wide, gibbs, paths.final.float().numpy(),
+                      em.final.float().numpy(), hot, float(basins.barriers[0]), basins, boundary)
+
+
+def fit_barrier(temperature, rate) -> float:
+    """ΔE from Kramers' law: minus the slope of log k against 1/T (least squares)."""
+    return float(-np.polyfit(1.0 / np.asarray(temperature), np.log(np.asarray(rate)), 1)[0])
+
+
+# ------------------------------------------------------------------------------------------ 3. smoothing
+
+
+def ripple_loss(cfg: SgdAsSdeConfig) -> sde.GaussianWells:
+    """½ κ θ² (κ = 0.5) with narrow Gaussian dimples (width 0.1, depth 0.2, every 0.4) and additive noise: gradient
+    descent stops in the first dimple it meets, a smoothed loss has none far from 0."""
+    centers = torch.arange(-3.2, 3.21, 0.4, dtype=_F64)
+    z = torch.randn(1000, generator=torch.Generator().manual_seed(cfg.seed), dtype=_F64) * cfg.ripple_std
+    return sde.GaussianWells(z - z.mean(), centers, torch.full_like(centers, 0.1), torch.full_like(centers, 0.2),
+                             0.5, "tilt")
+
+
+@dataclass(frozen=True)
+class Smoothing:
+    """Mean of the SGD cloud against GD on L and GD on the smoothed L_s, from θ0, for several batch sizes."""
+
+    batch_sizes: np.ndarray  # (C,)
+    widths: np.ndarray  # (C,) s = η σ / sqrt(B), the kernel of Kleinberg et al.
+    steps: np.ndarray  # (K,)
+    sgd_mean: np.ndarray  # (C, K)
+    gd_smoothed: np.ndarray  # (C, K)
+    gd: np.ndarray  # (K,)
+    theta0: float
+
+
+@cached
+@single_threaded
+def smoothing(cfg: SgdAsSdeConfig, theta0: float = 2.4) -> Smoothing:
+    loss = ripple_loss(cfg)
+    s2 = float(loss.z.var(correction=0))
+    bs = np.asarray(cfg.ripple_batches)
+    widths = np.array([sde.smoothing_width(cfg.ripple_lr, int(b), s2) for b in bs])
+    with one_thread():
+        paths = sde.sgd_replica_grid(loss, theta0, [cfg.ripple_lr] * len(bs), bs, cfg.ripple_steps,
+                                     n_replicas=cfg.replicas, seed=cfg.seed, record_every=1)
+    start = torch.tensor(theta0, dtype=_F64)
+    gd_s = [sde.gradient_descent(lambda th, w=w: sde.smoothed_loss(loss.grad, th, w), start, cfg.ripple_lr,
+                                 cfg.ripple_steps, record_every=1).theta.numpy() for w in widths]
+    gd = sde.gradient_descent(loss.grad, start, cfg.ripple_lr, cfg.ripple_steps, record_every=1).theta.numpy()
+    return Smoothing(bs, widths, paths.steps.numpy(), paths.theta.mean(2).T.numpy(), np.stack(gd_s), gd, theta0)
+
+
+# ------------------------------------------------------------------------------------------ MNIST-1D networks
+
+
+def mlp(hidden: int) -> MLP:
+    """The chapter's network: 40 -> hidden -> 10 with ReLU (51 h + 10 parameters)."""
+    return MLP(40, [hidden], 10)
+
+
+def _data(cfg: SgdAsSdeConfig):
+    return mnist1d().subset(cfg.n_train)
+
+
+def _epoch_steps(cfg: SgdAsSdeConfig, batch: int) -> int:
+    return max(1, cfg.n_train // batch)
+
+
+@dataclass(frozen=True)
+class Sharpness:
+    """Small- and large-batch minima (same ε), and the rescaling of Dinh et al. applied to small-batch model 0."""
+
+    batch_sizes: tuple[int, int]  # (small, large)
+    lr: float  # ε, the same for both
+    lam_max: np.ndarray  # (2, S) top Hessian eigenvalue of the training loss
+    test_acc: np.ndarray  # (2, S)
+    train_loss: np.ndarray  # (2, S)
+    alphas: np.ndarray  # (A,)
+    dinh_lam_max: np.ndarray  # (A,)
+    dinh_test_acc: np.ndarray  # (A,)
+    dinh_max_logit_change: np.ndarray  # (A,) max |f_α(x) - f(x)| over the test set (float64)
+    small_state: dict  # the state_dict of small-batch model 0 (for the noise geometry)
+
+
+def rescale(model: MLP, alpha: float, layer: int = 0) -> MLP:
+    """Dinh et al.'s reparameterization: the ``layer``-th Linear (weight and bias) times α, the next Linear's weight
+    times 1/α. ReLU is positively homogeneous, so for α > 0 the function is unchanged."""
+    out = copy.deepcopy(model)
+    linears = [m for m in out if isinstance(m, nn.Linear)]
+    with torch.no_grad():
+        linears[layer].weight.mul_(alpha)
+        linears[layer].bias.mul_(alpha)
+        linears[layer + 1].weight.div_(alpha)
+    return out
+
+
+def top_eigenvalue(model: nn.Module, x: torch.Tensor, y: torch.Tensor, iters: int = 40, seed: int = 0) -> float:
+    """λ_max of the Hessian of the mean cross-entropy on (x, y), by Lanczos on Hessian-vector products."""
+    op = ls.HVP(model, F.cross_entropy, x, y)
+    return float(ls.lanczos_top_eigs(op, op.P, k=1, iters=iters, seed=seed)[0])
+
+
+@cached
+@single_threaded
+def sharpness(cfg: SgdAsSdeConfig) -> Sharpness:
+    data = _data(cfg)
+    lams, accs, losses, models = [], [], [], []
+    for b, steps in ((cfg.sharp_small_batch, cfg.sharp_small_steps), (cfg.sharp_large_batch, cfg.sharp_large_steps)):
+        tc = TrainConfig(steps=steps, lr=cfg.sharp_lr, batch_size=b, eval_every=steps)
+        ens, hist = train_ensemble(lambda: mlp(cfg.hidden), cfg.sharp_seeds, data.x_train, data.y_train, tc,
+                                   data.x_test, data.y_test, desc=f"B = {b}")
+        nets = [ens.model(k) for k in range(ens.size)]
+        lams.append([top_eigenvalue(m, data.x_train, data.y_train, cfg.sharp_iters) for m in nets])
+        accs.append(hist.test_acc[:, -1]), losses.append(hist.train_loss[:, -1]), models.append(nets)
+    base = models[0][0]
+    lam_a, acc_a, change = [], [], []
+    with torch.no_grad():
+        ref = base.double()(data.x_test.double())
+        for a in cfg.dinh_alphas:
+            net = rescale(base.double(), a)
+            out = net(data.x_test.double())
+            change.append(float((out - ref).abs().max()))
+            acc_a.append(float((out.argmax(1) == data.y_test).float().mean()))
+            with torch.enable_grad():
+                lam_a.append(top_eigenvalue(net, data.x_train.double(), data.y_train, cfg.sharp_iters))
+    base.float()
+    return Sharpness((cfg.sharp_small_batch, cfg.sharp_large_batch), cfg.sharp_lr, np.asarray(lams), np.asarray(accs),
+                     np.asarray(losses), np.asarray(cfg.dinh_alphas), np.asarray(lam_a), np.asarray(acc_a),
+                     np.asarray(change), {k: v.clone() for k, v in base.state_dict().items()})
+
+
+# ------------------------------------------------------------------------------------------ 4. noise geometry
+
+
+@dataclass(frozen=True)
+class NoiseGeometry:
+    """Spectrum of the per-example gradient covariance Σ (P x P) at a trained MLP, and its overlap with the top
+    Hessian eigenvectors."""
+
+    n_params: int  # P
+    n_examples: int  # M per-example gradients (rank Σ <= M - 1)
+    eigenvalues: np.ndarray  # (M,) of Σ, descending
+    rank90: int  # eigenvalues holding 90 % of tr Σ
+    hessian_eigs: np.ndarray  # (k,) top Hessian eigenvalues
+    captured: float  # share of tr Σ in the span of the top-k Hessian eigenvectors
+    captured_random: float  # the same for k random directions (expected k / P)
+    noise_in_hessian: np.ndarray  # (k,) share of each top noise eigenvector inside the top-k Hessian span
+
+
+def per_example_grads(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 500) -> torch.Tensor:
+    """(M, P) gradients of the cross-entropy of each example, by ``vmap(grad(...))`` over examples."""
+    params = {k: v.detach() for k, v in model.named_parameters()}
+
+    def one(p, xi, yi):
+        return F.cross_entropy(functional_call(model, p, (xi[None],)), yi[None])
+
+    g = vmap(grad(one), in_dims=(None, 0, 0))
+    rows = []
+    for i in range(0, len(y), chunk):
+        d = g(params, x[i:i + chunk], y[i:i + chunk])
+        rows.append(torch.cat([d[k].flatten(1) for k in params], 1))
+    return torch.cat(rows)
+
+
+@cached
+@single_threaded
+def noise_geometry(cfg: SgdAsSdeConfig) -> NoiseGeometry:
+    """At the small-batch model 0 of :func:`sharpness` (a cache hit after it; trained again with ``DLGEN_CACHE=off``):
+    Σ from ``noise_examples`` per-example gradients (eigenvalues through the M x M Gram matrix of the centred
+    gradients), top-k Hessian eigenvectors by Lanczos."""
+    data = _data(cfg)
+    model = mlp(cfg.hidden)
+    model.load_state_dict(sharpness(cfg).small_state)
+    G = per_example_grads(model, data.x_train[:cfg.noise_examples], data.y_train[:cfg.noise_examples]).double()
+    Gc = G - G.mean(0)
+    M, P = Gc.shape
+    gram = Gc @ Gc.T / M  # (M, M): same nonzero eigenvalues as Σ = Gcᵀ Gc / M
+    evals, evecs = torch.linalg.eigh(gram)
+    evals, evecs = evals.flip(0).clamp(min=0), evecs.flip(1)
+    share = torch.cumsum(evals, 0) / evals.sum()
+    rank90 = int((share < 0.9).sum()) + 1
+    op = ls.HVP(model, F.cross_entropy, data.x_train, data.y_train)
+    h_eigs, V = ls.lanczos_top_eigs(op, P, k=cfg.hessian_k, iters=cfg.lanczos_iters, return_vectors=True)
+    V = V.double()  # (k, P) orthonormal
+    total = float((Gc**2).sum() / M)
+    captured = float(((Gc @ V.T) ** 2).sum() / M) / total
+    Q, _ = torch.linalg.qr(torch.randn(P, cfg.hessian_k, generator=torch.Generator().manual_seed(cfg.seed),
+                                       dtype=_F64))
+    captured_random = float(((Gc @ Q) ** 2).sum() / M) / total
+    top = min(cfg.hessian_k, M)
+    U = Gc.T @ evecs[:, :top] / (evals[:top] * M).sqrt()  # (P, top) unit eigenvectors of Σ
+    in_h = ((V @ U) ** 2).sum(0).numpy()
+    return NoiseGeometry(P, M, evals.numpy(), rank90, h_eigs.numpy(), captured, captured_random, in_h)
+
+
+# ------------------------------------------------------------------------------------------ 5. noise scale
+
+
+@dataclass(frozen=True)
+class NoiseScaleGrid:
+    """Final test accuracy after a fixed number of epochs for every (B, m) setting and g = εN/(B(1-m))."""
+
+    settings: tuple[tuple[int, float], ...]  # (S,) (B, m)
+    g: np.ndarray  # (G,)
+    lrs: np.ndarray  # (S, G) ε = g B (1 - m) / N
+    test_acc: np.ndarray  # (S, G, seeds)
+    train_acc: np.ndarray  # (S, G, seeds)
+    n_train: int
+    epochs: int
+    seconds: float
+
+
+def noise_scale(lr, n_train, batch_size, momentum=0.0):
+    """g = εN / (B (1 - m)) (Smith & Le 2018; 2 T N with T = ε/(2B) for m = 0)."""
+    return lr * n_train / (batch_size * (1.0 - momentum))
+
+
+@cached
+@single_threaded
+def noise_scale_grid(cfg: SgdAsSdeConfig) -> NoiseScaleGrid:
+    """One ensemble per (B, m): len(grid_g) learning rates x seeds, trained together (per-model learning rates)."""
+    data = _data(cfg)
+    g = np.asarray(cfg.grid_g)
+    start = time.perf_counter()
+    lrs, test, trainacc = [], [], []
+    for b, m in cfg.grid_settings:
+        eps = g * b * (1 - m) / cfg.n_train
+        steps = cfg.grid_epochs * _epoch_steps(cfg, b)
+        seeds = [s for _ in eps for s in cfg.grid_seeds]
+        tc = TrainConfig(steps=steps, lr=float(eps[0]), batch_size=b, momentum=m, eval_every=steps)
+        _, hist = train_ensemble(lambda: mlp(cfg.hidden), seeds, data.x_train, data.y_train, tc, data.x_test,
+                                 data.y_test, lrs=[float(e) for e in eps for _ in cfg.grid_seeds],
+                                 desc=f"B = {b}, m = {m}")
+        shape = (len(g), len(cfg.grid_seeds))
+        lrs.append(eps), test.append(hist.test_acc[:, -1].reshape(shape)), trainacc.append(
+            hist.train_acc[:, -1].reshape(shape))
+    return NoiseScaleGrid(tuple(cfg.grid_settings), g, np.stack(lrs), np.stack(test), np.stack(trainacc),
+                          cfg.n_train, cfg.grid_epochs, time.perf_counter() - start)
+
+
+def collapse_spread(x: np.ndarray, y: np.ndarray, points: int = 25) -> float:
+    """Mean over a common log-x grid (the overlap of all curves) of the std across curves of y, each curve
+    linearly interpolated in log x. x, y: (S, G), x increasing along G. Small: the curves lie on one curve."""
+    lx = np.log(x)
+    lo, hi = lx.min(1).max(), lx.max(1).min()
+    if hi <= lo:
+        raise ValueError("the curves do not overlap in x")
+    grid = np.linspace(lo, hi, points)
+    return float(np.mean(np.std([np.interp(grid, a, b) for a, b in zip(lx, y)], 0)))
+
+
+@dataclass(frozen=True)
+class Schedules:
+    """Test accuracy per epoch of the two schedules (seeds x epochs+1) and their numbers of updates."""
+
+    epochs: np.ndarray  # (E+1,)
+    decay_lr: np.ndarray  # (S, E+1)
+    grow_batch: np.ndarray  # (S, E+1)
+    decay_updates: int
+    grow_updates: int
+    factor: int
+    phase_epochs: int
+
+
+def _phased(cfg: SgdAsSdeConfig, phases: list[tuple[float, int]], data) -> tuple[np.ndarray, int]:
+    """Train sched_seeds models through phases of (ε, B), each sched_phase_epochs long; test accuracy per epoch."""
+    ens, curve, updates = None, [], 0
+    for i, (lr, b) in enumerate(phases):
+        per_epoch = _epoch_steps(cfg, b)
+        steps = cfg.sched_phase_epochs * per_epoch
+        tc = TrainConfig(steps=steps, lr=lr, batch_size=b, eval_every=per_epoch)
+        ens, hist = train_ensemble(lambda: mlp(cfg.hidden), cfg.sched_seeds, data.x_train, data.y_train, tc,
+                                   data.x_test, data.y_test, ensemble=ens,
+                                   data_seeds=[s + 100 * i for s in cfg.sched_seeds], desc=f"phase {i}")
+        curve.append(hist.test_acc if i == 0 else hist.test_acc[:, 1:])
+        updates += steps
+    return np.concatenate(curve, 1), updates
+
+
+@cached
+@single_threaded
+def schedules(cfg: SgdAsSdeConfig) -> Schedules:
+    """ε ÷ factor at each phase (B fixed) against B x factor at each phase (ε fixed), three phases (Smith et al.)."""
+    data = _data(cfg)
+    f, lr, b = cfg.sched_factor, cfg.sched_lr, cfg.sched_batch
+    decay, n_decay = _phased(cfg, [(lr, b), (lr / f, b), (lr / f**2, b)], data)
+    grow, n_grow = _phased(cfg, [(lr, b), (lr, b * f), (lr, b * f**2)], data)
+    return Schedules(np.arange(decay.shape[1]), decay, grow, n_decay, n_grow, f, cfg.sched_phase_epochs)
+
+
+# ------------------------------------------------------------------------------------------ papers
+
+
+PAPERS = {
+    "chaudhari_rank": "≈ 1 % of the dimension (rank of the minibatch-gradient covariance)",
+    "keskar_c1": (80.04, 77.26),  # Keskar et al. Table 2, network C1 (CIFAR-10), small vs large batch test accuracy %
+    "smith_updates": "Inception-ResNet-V2: 77 % ImageNet accuracy in under 2 500 updates at batch 65 536",
+    "smith_le_rule": "B_opt ∝ εN/(1-m)",
+}
+
+
+# ------------------------------------------------------------------------------------------ figures
+
+
+def _gauss(x, var, mean=0.0):
+    return np.exp(-((x - mean) ** 2) / (2 * var)) / np.sqrt(2 * np.pi * var)
+
+
+def plot_cloud(q: QuadraticCloud):
+    """(a) histogram of the widest SGD cloud, its Euler–Maruyama twin and the OU (Gibbs) density;
+    (b) stationary variance against η/B for every (η, B), with the closed forms."""
+    from .plotting import COLORS, figure
+
+    fig, (a, b) = figure(ncols=2, width=4.6, height=3.4)
+    i = q.em_index
+    x = np.linspace(q.final[i].min(), q.final[i].max(), 300)
+    a.hist(q.final[i], bins=50, density=True, alpha=0.5, color=COLORS[0], label="SGD replicas")
+    a.hist(q.em_final, bins=50, density=True, histtype="step", color=COLORS[1], label="Euler–Maruyama (SDE)")
+    a.plot(x, _gauss(x, q.theory_ou[i], q.minimum), color="k", label="Gibbs / OU density")
+    a.set(xlabel="θ", ylabel="density", title=f"(a) η = {q.lrs[i]:g}, B = {q.batch_sizes[i]}")
+    a.legend()
+    ratio = q.lrs / q.batch_sizes
+    for j, lr in enumerate(np.unique(q.lrs)):
+        sel = q.lrs == lr
+        b.errorbar(ratio[sel], q.variance[sel], yerr=2 * q.variance_se[sel], fmt="o", color=COLORS[j % 8],
+                   label=f"SGD, η = {lr:g}")
+    order = np.argsort(ratio)
+    b.plot(ratio[order], q.theory_ou[order], color="k", label="OU: T σ²/a, T = η/(2B)")
+    b.set(xscale="log", yscale="log", xlabel="η / B", ylabel="stationary Var θ", title="(b) spread vs η/B")
+    b.legend()
+    return fig
+
+
+def plot_anisotropic(c: AnisotropicCloud):
+    """The 2-D cloud with the 2-sd ellipses of the closed form (noise that follows the curvature) and of a Gibbs law
+    exp(-L/T) with a scalar T chosen to have the same total variance."""
+    from .plotting import COLORS, figure
+
+    fig, ax = figure(width=7.0, height=4.0)
+    pts = c.final[:2000]
+    ax.scatter(pts[:, 0], pts[:, 1], s=3, alpha=0.3, color=COLORS[0], label="SGD replicas")
+    t = np.linspace(0, 2 * np.pi, 200)
+    centre = c.final.mean(0)
+    gibbs = c.theory.sum() * (1 / c.curvature) / (1 / c.curvature).sum()  # Var θ_k ∝ 1/a_k, same trace
+    for var, color, name in ((c.theory, "k", "SGD closed form (Var θ_k ∝ a_k)"),
+                             (gibbs, COLORS[1], "Gibbs exp(-L/T) (Var θ_k ∝ 1/a_k)")):
+        ax.plot(centre[0] + 2 * np.sqrt(var[0]) * np.cos(t), centre[1] + 2 * np.sqrt(var[1]) * np.sin(t),
+                color=color, label=name)
+    ax.set(xlabel=f"θ₁ (flat direction, a = {c.curvature[0]:g})",
+           ylabel=f"θ₂ (sharp direction, a = {c.curvature[1]:g})",
+           title="the cloud spreads along the sharp direction", aspect="equal")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    return fig
+
+
+def plot_escape(w: WellEscape, loss: sde.GaussianWells):
+    """(a) the loss, the Gibbs density, the SGD and EM histograms at the hottest setting; (b) escape rates against
+    1/T with Kramers' law; (c) share in the wide basin against η/B with the Gibbs prediction."""
+    from .plotting import COLORS, figure
+
+    fig, (a, b, c) = figure(ncols=3, width=3.9, height=3.3)
+    grid = torch.linspace(-2.5, 2.5, 1001, dtype=_F64)
+    i = w.em_index
+    a.plot(grid, loss.loss(grid), color="grey", label="loss L")
+    ax2 = a.twinx()
+    ax2.hist(w.final[i], bins=80, range=(-2.5, 2.5), density=True, alpha=0.5, color=COLORS[0], label="SGD")
+    ax2.hist(w.em_final, bins=80, range=(-2.5, 2.5), density=True, histtype="step", color=COLORS[1], label="EM")
+    ax2.plot(grid, sde.gibbs_density(loss.loss, grid, w.temperature[i]), color="k", label="Gibbs")
+    ax2.set_ylabel("density")
+    ax2.legend(loc="upper right")
+    a.set(xlabel="θ", ylabel="loss", title=f"(a) T = {w.temperature[i]:.2f}")
+    inv = 1 / w.temperature
+    ok = w.rate > 0
+    b.semilogy(inv[ok], w.rate[ok], "o", color=COLORS[0], label="SGD (escapes / time at risk)")
+    order = np.argsort(inv)
+    b.semilogy(inv[order], w.kramers[order], color="k", label="Kramers")
+    b.set(xlabel="1 / T", ylabel="escape rate from the sharp well", title="(b) rate ∝ exp(-ΔE/T)")
+    b.legend()
+    ratio = w.lrs / w.batch_sizes
+    c.plot(ratio, w.wide_fraction, "o", color=COLORS[0], label="SGD, end of run")
+    c.plot(ratio, w.gibbs_wide, "x", color="k", label="Gibbs (equilibrium)")
+    c.set(xlabel="η / B", ylabel="share in the wide basin", title="(c) hotter SGD picks the wide well")
+    c.legend()
+    return fig
+
+
+def plot_smoothing(s: Smoothing):
+    """Mean of the SGD cloud (solid) and GD on the smoothed loss (dashed) for each B; GD on L (grey)."""
+    from .plotting import COLORS, figure
+
+    fig, ax = figure(width=5.2, height=3.4)
+    for j, (b, w) in enumerate(zip(s.batch_sizes, s.widths)):
+        ax.plot(s.steps, s.sgd_mean[j], color=COLORS[j], label=f"SGD mean, B = {b} (s = {w:.2f})")
+        ax.plot(s.steps, s.gd_smoothed[j], "--", color=COLORS[j])
+    ax.plot(s.steps, s.gd, color="grey", linewidth=2, label="GD on L")
+    ax.set(xlabel="step", ylabel="θ", title="SGD mean (solid) vs GD on the smoothed loss (dashed)")
+    ax.legend()
+    return fig
+
+
+def plot_noise(geo: NoiseGeometry):
+    """(a) eigenvalues of Σ, with the 90 % rank (the spectrum ends at the sample bound M - 1); (b) cumulative share
+    of tr Σ against the number of directions as a fraction of P."""
+    from .plotting import COLORS, figure
+
+    fig, (a, b) = figure(ncols=2, width=4.4, height=3.2)
+    k = np.arange(1, len(geo.eigenvalues) + 1)
+    a.loglog(k, geo.eigenvalues, color=COLORS[0])
+    a.axvline(geo.rank90, color="grey", linestyle=":", label=f"90 % of the variance: {geo.rank90} directions")
+    a.set(xlabel="index", ylabel="eigenvalue of Σ", title=f"(a) spectrum (P = {geo.n_params})",
+          ylim=(geo.eigenvalues[0] * 1e-6, geo.eigenvalues[0] * 2))  # below: the sample bound M - 1, rounding
+    a.legend()
+    b.semilogx(k / geo.n_params, np.cumsum(geo.eigenvalues) / geo.eigenvalues.sum(), color=COLORS[0])
+    b.axhline(0.9, color="grey", linestyle=":")
+    b.set(xlabel="directions / P", ylabel="share of tr Σ", title="(b) cumulative variance")
+    return fig
+
+
+def plot_noise_scale(r: NoiseScaleGrid):
+    """Test accuracy against ε (a) and against g = εN/(B(1-m)) (b), one curve per (B, m)."""
+    from .plotting import COLORS, band, figure, percent_axis
+
+    fig, (a, b) = figure(ncols=2, width=4.4, height=3.3)
+    for j, (bs, m) in enumerate(r.settings):
+        lab = f"B = {bs}" + (f", m = {m:g}" if m else "")
+        band(a, r.lrs[j], r.test_acc[j].T, label=lab, color=COLORS[j], marker="o")
+        band(b, r.g, r.test_acc[j].T, label=lab, color=COLORS[j], marker="o")
+    a.set(xscale="log", xlabel="learning rate ε", ylabel="test accuracy", title="(a) against ε")
+    b.set(xscale="log", xlabel="g = εN / (B(1-m))", ylabel="test accuracy", title="(b) against the noise scale")
+    for ax in (a, b):
+        percent_axis(ax)
+    b.legend()
+    return fig
+
+
+def plot_schedules(s: Schedules):
+    """Test accuracy per epoch of the two schedules, mean +- std over seeds; dotted: the switches."""
+    from .plotting import COLORS, band, figure, percent_axis
+
+    fig, ax = figure(width=5.0, height=3.3)
+    band(ax, s.epochs, s.decay_lr, label=f"decay ε ÷{s.factor} ({s.decay_updates} updates)", color=COLORS[0])
+    band(ax, s.epochs, s.grow_batch, label=f"grow B ×{s.factor} ({s.grow_updates} updates)", color=COLORS[1])
+    for e in (s.phase_epochs, 2 * s.phase_epochs):
+        ax.axvline(e, color="grey", linestyle=":")
+    ax.set(xlabel="epoch", ylabel="test accuracy", title="decay the learning rate or grow the batch")
+    percent_axis(ax)
+    ax.legend()
+    return fig
+
+
+def plot_sharpness(s: Sharpness):
+    """(a) test accuracy against λ_max for small- and large-batch runs, with the stability limit 2/ε;
+    (b) λ_max of one network rescaled by α (Dinh et al.): the function does not change."""
+    from matplotlib.ticker import NullFormatter
+
+    from .plotting import COLORS, figure, percent_axis
+
+    fig, (a, b) = figure(ncols=2, width=4.4, height=3.3)
+    for j, (name, b_) in enumerate(zip(("small batch", "large batch"), s.batch_sizes)):
+        a.scatter(s.lam_max[j], s.test_acc[j], color=COLORS[j], label=f"{name} (B = {b_})")
+    a.axvline(2 / s.lr, color="grey", linestyle=":", label="2 / ε (stability limit)")
+    a.set(xscale="log", xlabel="λ_max of the training-loss Hessian", ylabel="test accuracy",
+          title="(a) sharpness of SGD's minima")
+    a.xaxis.set_minor_formatter(NullFormatter())
+    percent_axis(a)
+    a.legend()
+    b.loglog(s.alphas, s.dinh_lam_max, "o-", color=COLORS[2], label="λ_max after rescaling")
+    b.set(xlabel="α (layer 1 × α, layer 2 × 1/α)", ylabel="λ_max",
+          title=f"(b) same function, test acc {s.dinh_test_acc[0]:.1%}")
+    b.legend()
+    return fig

@@ -1,0 +1,198 @@
+"""Chapter 3's experiments at the tiny scale: the replica grid against single runs, the OU variance, escape rates
+against Kramers, per-example gradients and Hessian-vector products against autograd and an exact Hessian, Dinh et
+al.'s rescaling, the noise-scale summaries, and labelled figures."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from dlgen_lib import landscape as ls  # noqa: E402
+from dlgen_lib import sde  # noqa: E402
+from dlgen_lib import sgd_as_sde as ch  # noqa: E402
+from dlgen_lib.config import ConfigError  # noqa: E402
+from dlgen_lib.models import MLP, build  # noqa: E402
+
+F64 = torch.float64
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return ch.sgd_as_sde_config("tiny")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_config_scales_and_overrides():
+    small = ch.sgd_as_sde_config("small")
+    assert small.replicas >= 1000 and len(small.quad_lrs) * len(small.quad_batches) >= 16
+    assert max(small.quad_lrs) <= 0.1 and len(small.well_lrs) == len(small.well_batches)
+    assert any(m > 0 for _, m in small.grid_settings) and len({b for b, _ in small.grid_settings}) >= 3
+    assert ch.sgd_as_sde_config("tiny", replicas=7).replicas == 7
+    with pytest.raises(ConfigError):
+        ch.sgd_as_sde_config("huge")
+
+
+# ------------------------------------------------------------------------------------------ simulators
+
+
+def test_replica_grid_equals_separate_runs_and_loop():
+    """Every setting equal: the grid is sgd_replicas(replace=True) number for number, and that is the loop."""
+    loss = sde.double_well(n=30, data_std=2.0, noise="tilt")
+    grid = sde.sgd_replica_grid(loss, 0.3, [0.02] * 3, [5] * 3, 20, n_replicas=2, seed=4, record_every=1)
+    ref = sde.sgd_replicas(loss, 0.3, 0.02, 5, 20, n_replicas=6, seed=4, replace=True, record_every=1)
+    loop = sde.sgd_loop(loss, torch.full((6,), 0.3, dtype=F64), 0.02, 5, 20, seed=4, replace=True)
+    assert grid.theta.shape == (21, 3, 2)
+    assert torch.allclose(grid.theta.reshape(21, 6), ref.theta, rtol=0, atol=1e-12)
+    assert torch.allclose(ref.theta, loop.theta, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="equally long"):
+        sde.sgd_replica_grid(loss, 0.0, [0.1, 0.2], [1], 5, n_replicas=2)
+
+
+def test_replica_grid_settings_have_their_own_variance():
+    """Different (η, B) in one simulation: each setting's stationary variance is its own closed form."""
+    q = sde.quadratic(n=500, curvature=2.0)
+    s2 = float(q.noise_variance(torch.tensor(0.0, dtype=F64)))
+    lrs, bs = [0.05, 0.05, 0.02], [1, 8, 2]
+    g = sde.sgd_replica_grid(q, q.z.mean(), lrs, bs, 400, n_replicas=3000, record_every=50)
+    var = g.theta[4:].var(2).mean(0).numpy()
+    theory = sde.ou_stationary_variance(np.array(lrs), np.array(bs), 2.0, s2)
+    np.testing.assert_allclose(var, theory, rtol=0.08)
+
+
+def test_tilt_fast_path_matches_generic_gradient():
+    loss = sde.double_well(n=50, data_std=3.0, noise="tilt")
+    theta = torch.linspace(-2, 2, 7, dtype=F64)
+    batch = torch.randint(0, 50, (7, 4), generator=torch.Generator().manual_seed(0))
+    w = torch.rand(7, 4, generator=torch.Generator().manual_seed(1), dtype=F64)
+    generic = sde.FiniteSumLoss.weighted_minibatch_grad(loss, theta, batch, w)
+    assert torch.allclose(loss.weighted_minibatch_grad(theta, batch, w), generic, atol=1e-12)
+    # the tilted loss and its gradient are linear in z: evaluated at z̄ they equal the means over examples
+    assert torch.allclose(loss.loss(theta), sde.FiniteSumLoss.loss(loss, theta), atol=1e-12)
+    assert torch.allclose(loss.grad(theta), sde.FiniteSumLoss.grad(loss, theta), atol=1e-12)
+
+
+# ------------------------------------------------------------------------------------------ chapter experiments
+
+
+def test_quadratic_cloud_matches_ou(cfg):
+    q = ch.quadratic_cloud(cfg)
+    assert q.final.shape == (len(q.lrs), cfg.replicas)
+    z = (q.variance - q.theory) / np.maximum(q.variance_se, 0.02 * q.theory)
+    assert np.abs(z).max() < 5, z
+    assert abs(sde.loglog_slope(q.lrs / q.batch_sizes, q.variance) - 1) < 0.1
+    assert abs(q.em_final.var() / q.theory_ou[q.em_index] - 1) < 0.25
+
+
+def test_anisotropic_cloud_is_not_gibbs(cfg):
+    c = ch.anisotropic_cloud(cfg)
+    np.testing.assert_allclose(c.variance, c.theory, rtol=0.12)
+    assert c.variance[1] / c.variance[0] > 4 * c.gibbs_ratio  # wider along the sharp direction
+    assert c.final.shape == (cfg.replicas, 2)
+
+
+def test_well_escape_follows_kramers(cfg):
+    w = ch.well_escape(cfg)
+    hot, cold = np.argmax(w.temperature), np.argmin(w.temperature)
+    assert w.rate[hot] > 5 * w.rate[cold] > 0
+    assert 0.3 < w.rate[hot] / w.kramers[hot] < 2
+    assert abs(ch.fit_barrier(w.temperature, w.rate) / w.barrier - 1) < 0.35
+    assert abs(w.wide_fraction[hot] - w.gibbs_wide[hot]) < 0.12
+    assert w.wide_fraction[hot] > w.wide_fraction[cold]
+
+
+def test_smoothing_tracks_sgd_mean_for_wide_kernels(cfg):
+    s = ch.smoothing(cfg)
+    rms_s = np.sqrt(((s.sgd_mean - s.gd_smoothed) ** 2).mean(1))
+    rms_gd = np.sqrt(((s.sgd_mean - s.gd) ** 2).mean(1))
+    assert rms_s[0] < 0.3 * rms_gd[0]  # B = 1: the widest kernel
+    assert abs(s.gd[-1] - s.theta0) < 0.5  # GD on L stops in a dimple near the start
+
+
+def test_per_example_grads_match_autograd():
+    net = build(lambda: MLP(5, [4], 3), seed=0)
+    x, y = torch.randn(6, 5, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 1, 2, 0, 1, 2])
+    G = ch.per_example_grads(net, x, y, chunk=4)
+    for i in (0, 5):
+        net.zero_grad()
+        F.cross_entropy(net(x[i:i + 1]), y[i:i + 1]).backward()
+        ref = torch.cat([p.grad.flatten() for p in net.parameters()])
+        assert torch.allclose(G[i], ref, atol=1e-6)
+
+
+def test_hvp_and_top_eigenvalue_match_exact_hessian():
+    net = build(lambda: MLP(4, [5], 3), seed=1).double()
+    x = torch.randn(20, 4, generator=torch.Generator().manual_seed(2), dtype=F64)
+    y = torch.arange(20) % 3
+    H = ls.exact_hessian(net, F.cross_entropy, x, y)
+    v = torch.randn(H.shape[0], generator=torch.Generator().manual_seed(3), dtype=F64)
+    assert torch.allclose(ls.hvp(net, F.cross_entropy, x, y, v), H @ v, atol=1e-10)
+    assert abs(ch.top_eigenvalue(net, x, y, iters=H.shape[0]) - float(torch.linalg.eigvalsh(H)[-1])) < 1e-8
+
+
+@pytest.mark.parametrize("alpha", [0.01, 0.5, 7.0])
+def test_dinh_rescaling_keeps_the_function(alpha):
+    net = build(lambda: MLP(6, [8, 8], 4), seed=0).double()
+    x = torch.randn(30, 6, dtype=F64, generator=torch.Generator().manual_seed(0))
+    for layer in (0, 1):
+        out = ch.rescale(net, alpha, layer)
+        assert torch.allclose(out(x), net(x), rtol=1e-12, atol=1e-12)
+        assert not torch.allclose(out[1 + 2 * layer].weight, net[1 + 2 * layer].weight)
+
+
+def test_sharpness_and_noise_geometry(cfg):
+    s = ch.sharpness(cfg)
+    assert s.lam_max.shape == (2, len(cfg.sharp_seeds)) and (s.lam_max > 0).all()
+    assert s.dinh_max_logit_change.max() < 1e-10 and np.ptp(s.dinh_test_acc) == 0
+    assert s.dinh_lam_max.max() / s.dinh_lam_max.min() > 10
+    geo = ch.noise_geometry(cfg)
+    assert geo.n_params == 51 * cfg.hidden + 10 and len(geo.eigenvalues) == cfg.noise_examples
+    assert 1 <= geo.rank90 < cfg.noise_examples and np.all(np.diff(geo.eigenvalues) <= 1e-12)
+    assert geo.captured > 10 * geo.captured_random
+    assert np.isclose(geo.captured_random, cfg.hessian_k / geo.n_params, rtol=0.5)
+
+
+def test_noise_scale_and_schedules(cfg):
+    r = ch.noise_scale_grid(cfg)
+    S, G = len(cfg.grid_settings), len(cfg.grid_g)
+    assert r.test_acc.shape == (S, G, len(cfg.grid_seeds))
+    for j, (b, m) in enumerate(r.settings):
+        np.testing.assert_allclose(ch.noise_scale(r.lrs[j], r.n_train, b, m), r.g)
+    s = ch.schedules(cfg)
+    assert s.decay_lr.shape == s.grow_batch.shape == (len(cfg.sched_seeds), 3 * cfg.sched_phase_epochs + 1)
+    assert s.grow_updates < s.decay_updates
+    np.testing.assert_allclose(s.decay_lr[:, :cfg.sched_phase_epochs + 1], s.grow_batch[:, :cfg.sched_phase_epochs + 1])
+
+
+def test_collapse_spread():
+    x = np.array([[1.0, 2.0, 4.0], [2.0, 4.0, 8.0]])
+    same = np.log(x)  # y a function of x alone: the curves collapse
+    assert ch.collapse_spread(x, same) < 1e-12
+    assert ch.collapse_spread(x, np.array([[0.0, 1.0, 2.0], [0.0, 1.0, 2.0]])) > 0.3
+    with pytest.raises(ValueError, match="overlap"):
+        ch.collapse_spread(np.array([[1.0, 2.0], [3.0, 4.0]]), np.zeros((2, 2)))
+
+
+def test_figures_are_labelled(cfg):
+    figs = [ch.plot_cloud(ch.quadratic_cloud(cfg)), ch.plot_anisotropic(ch.anisotropic_cloud(cfg)),
+            ch.plot_escape(ch.well_escape(cfg), ch.well_loss(cfg)),
+            ch.plot_smoothing(ch.smoothing(cfg)), ch.plot_noise(ch.noise_geometry(cfg)),
+            ch.plot_noise_scale(ch.noise_scale_grid(cfg)), ch.plot_schedules(ch.schedules(cfg)),
+            ch.plot_sharpness(ch.sharpness(cfg))]
+    for fig in figs:
+        for ax in fig.axes:
+            if ax.has_data() and ax.get_xlabel():
+                assert ax.get_ylabel()
+        assert any(ax.get_title() for ax in fig.axes)
+        plt.close(fig)
