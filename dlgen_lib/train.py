@@ -369,7 +369,8 @@ def train_ensemble(factory: Callable[[], nn.Module], seeds: Sequence[int], x: to
                    *, data_seeds: Sequence[int] | None = None, lrs: Sequence[float] | None = None,
                    masks: dict[str, torch.Tensor] | None = None, per_model_inputs: bool = False,
                    ensemble: Ensemble | None = None, callbacks: Sequence[Callback] = (),
-                   show_progress: bool = True, desc: str = "training ensemble") -> tuple[Ensemble, History]:
+                   show_progress: bool = True, desc: str = "training ensemble",
+                   eval_train: bool = True) -> tuple[Ensemble, History]:
     """Train K = len(seeds) models of the architecture ``factory()`` at once.
 
     Args:
@@ -383,6 +384,8 @@ def train_ensemble(factory: Callable[[], nn.Module], seeds: Sequence[int], x: to
         masks: name -> (K, *shape) 0/1 tensors multiplied into those weights (pruned weights stay zero).
         ensemble: continue training these parameters instead of building new ones.
         callbacks: ``cb(step, ensemble, history_so_far)`` at every evaluation.
+        eval_train: measure the training loss and accuracy at every evaluation (False: record NaN, which saves
+            a pass over the whole training set per evaluation when only test metrics are needed).
 
     Returns:
         The trained :class:`Ensemble` and the :class:`History` with (K, E) metrics.
@@ -420,7 +423,8 @@ def train_ensemble(factory: Callable[[], nn.Module], seeds: Sequence[int], x: to
         it = range(cfg.steps + 1)
         for step in (progress(it, desc=desc) if show_progress else it):
             if step in points:
-                tl, ta = ens.evaluate(x, y_all, per_model_inputs)
+                tl, ta = (ens.evaluate(x, y_all, per_model_inputs) if eval_train
+                          else (torch.full((K,), np.nan), torch.full((K,), np.nan)))
                 vl, va = (ens.evaluate(x_test, y_test) if x_test is not None
                           else (torch.full((K,), np.nan), torch.full((K,), np.nan)))
                 for key, value in zip(("step", "train_loss", "train_acc", "test_loss", "test_acc"),

@@ -1,0 +1,751 @@
+"""Chapter 4: implicit regularization, early stopping and learning curves -- the chapter's experiments and figures.
+
+* :func:`regularization_runs` -- one vectorized ensemble of MLPs 40-h-h-10 on MNIST-1D with label noise: every
+  noise level x seed (the phase diagram, Martin & Mahoney 2017), dropout and input-noise strengths at one noise
+  level (per-model rates held in buffers), and scaled initializations (their curvature at init is measured
+  before training); plus one small ensemble per weight-decay strength. Validation error (noisy labels, like the
+  training set) and error on a noisy copy of the test set are recorded at every evaluation;
+* :func:`learning_curves` -- test error against the number of examples for the MLP and the MNIST-1D CNN, all
+  sizes in one ensemble (each model's examples tiled to a common length), for power-law fits (Hestness et al.);
+* :func:`flat_minima` -- SGD minima from several batch sizes and learning rates: top Hessian eigenvalues by
+  Lanczos, the Laplace Occam factor and the effective dimensionality (Maddox et al. 2020) against test error;
+  :func:`rescale_layers` -- Dinh et al.'s (2017) function-preserving rescaling;
+* :func:`critical_periods` -- a blur deficit removed at different times, with the trace of the Fisher
+  information tracked during normal training (Achille et al. 2019).
+
+The numerical cores are :mod:`dlgen_lib.train` (ensembles), :mod:`dlgen_lib.landscape` (Hessian-vector
+products, Lanczos) and :mod:`dlgen_lib.flatness` (Fisher trace, Occam factor, effective dimensionality).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import stack_module_state
+
+from . import flatness
+from .cache import cached
+from .config import by_scale, get_device
+from .data import Dataset, corrupt_labels, mnist1d
+from .landscape import HVP, lanczos_top_eigs
+from .memorization import validation_bound
+from .models import MLP, ConvNet1D, build, param_count
+from .train import Ensemble, TrainConfig, train_ensemble
+
+N_CLASSES = 10
+
+
+@dataclass(frozen=True)
+class ImplicitRegConfig:
+    """Sizes of chapter 4's experiments (MNIST-1D: 4 000 training signals, 1 000 test signals, 40 features)."""
+
+    # data: the first n_train training signals train, the last n_val validate; the 1 000 test signals test
+    n_train: int = 2000
+    n_val: int = 1000
+    width: int = 96  # MLP 40-h-h-10
+    # the main ensemble: Adam, constant learning rate, trained well past the point of fitting every label
+    steps: int = 1200
+    lr: float = 2.5e-3
+    batch_size: int = 128
+    eval_every: int = 60
+    seeds: tuple[int, ...] = (0, 1, 2)
+    noises: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8)  # label noise p: the load-like axis
+    reg_noise: float = 0.3  # the label noise at which the regularizers are compared
+    dropouts: tuple[float, ...] = (0.1, 0.3, 0.5)  # dropout rate after each hidden layer
+    input_noises: tuple[float, ...] = (0.2, 0.5, 1.0)  # std of Gaussian noise added to the inputs (data std 1)
+    weight_decays: tuple[float, ...] = (1e-3, 1e-2, 1e-1)  # L2 coefficient added to the gradient (Adam)
+    init_scales: tuple[float, ...] = (0.5, 1.0, 2.0)  # initial weights multiplied by this (1.0: the baseline)
+    curvature_examples: int = 1000  # training examples of the Hessian at init
+    curvature_iters: int = 20  # Lanczos steps for the top eigenvalue
+    # learning curves: n examples (the first n training signals, clean labels), MLP and CNN
+    curve_ns: tuple[int, ...] = (125, 250, 500, 1000, 2000, 4000)
+    curve_seeds: tuple[int, ...] = (0, 1)
+    curve_steps: int = 1000
+    cnn_channels: int = 16
+    # flat and sharp minima: SGD with momentum, clean labels, batch sizes x learning rates x seeds
+    flat_batch_sizes: tuple[int, ...] = (16, 64, 256)
+    flat_lrs: tuple[float, ...] = (0.01, 0.03)
+    flat_momentum: float = 0.9
+    flat_seeds: tuple[int, ...] = (0, 1)
+    flat_steps: int = 1200
+    flat_top_k: int = 8  # top Hessian eigenvalues per minimum (Lanczos)
+    flat_iters: int = 30
+    flat_z: float = 1.0  # prior precision z of the effective dimensionality
+    # critical periods: plain SGD, clean labels, a blur deficit removed at deficit_ends, then post_steps clean
+    deficit_ends: tuple[int, ...] = (0, 300, 600, 1200)
+    post_steps: int = 900
+    cp_lr: float = 0.1
+    cp_seeds: tuple[int, ...] = (0, 1)
+    cp_segment: int = 150  # steps between switches and evaluations
+    blur: int = 8  # the deficit: average over windows of this many features (40 -> 5 values), then upsample
+    fisher_examples: int = 256
+    seed: int = 0  # label noise draws
+
+
+def implicit_regularization_config(scale: str | None = None, **overrides) -> ImplicitRegConfig:
+    """The config for the scale (``$DLGEN_SCALE`` by default); keyword arguments override single fields."""
+    base = by_scale(
+        tiny=ImplicitRegConfig(n_train=300, n_val=200, width=32, steps=150, eval_every=25, seeds=(0, 1),
+                               noises=(0.0, 0.3, 0.8), dropouts=(0.3,), input_noises=(0.5,), weight_decays=(1e-2,),
+                               init_scales=(1.0, 2.0), curvature_examples=200, curvature_iters=8,
+                               curve_ns=(50, 100, 200, 400), curve_seeds=(0,), curve_steps=100, cnn_channels=4,
+                               flat_batch_sizes=(16, 128), flat_lrs=(0.05,), flat_seeds=(0,), flat_steps=100,
+                               flat_top_k=3, flat_iters=8, deficit_ends=(0, 100), post_steps=100, cp_seeds=(0,),
+                               cp_segment=50, fisher_examples=32),
+        small=ImplicitRegConfig(),
+        full=ImplicitRegConfig(n_train=3000, width=256, steps=6000, eval_every=100, seeds=tuple(range(8)),
+                               noises=(0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
+                               dropouts=(0.1, 0.2, 0.3, 0.5, 0.7), input_noises=(0.1, 0.2, 0.5, 1.0, 2.0),
+                               weight_decays=(1e-4, 1e-3, 1e-2, 3e-2, 1e-1), init_scales=(0.25, 0.5, 1.0, 2.0, 4.0),
+                               curvature_examples=3000, curvature_iters=40, curve_seeds=(0, 1, 2, 3),
+                               curve_steps=6000, cnn_channels=32, flat_batch_sizes=(8, 32, 128, 512, 2048),
+                               flat_lrs=(0.01, 0.03, 0.1), flat_seeds=(0, 1, 2), flat_steps=8000, flat_top_k=20,
+                               flat_iters=60, deficit_ends=(0, 250, 500, 1000, 2000, 4000), post_steps=4000,
+                               cp_segment=250, cp_seeds=(0, 1, 2, 3), fisher_examples=1000),
+        scale=scale)
+    return ImplicitRegConfig(**{**base.__dict__, **overrides})
+
+
+def train_config(cfg: ImplicitRegConfig, weight_decay: float = 0.0) -> TrainConfig:
+    """How the networks of the main ensemble train: Adam, batch 128, constant learning rate (no schedule: the
+    only thing that stops training is the step budget, so memorization has time to happen)."""
+    return TrainConfig(steps=cfg.steps, lr=cfg.lr, batch_size=cfg.batch_size, optimizer="adam",
+                       eval_every=cfg.eval_every, weight_decay=weight_decay)
+
+
+# ------------------------------------------------------------------------------------------ models
+
+
+class InputNoise(nn.Module):
+    """x + σ ε with ε ~ N(0, I) fresh at every call, in training mode only; the identity in eval mode (as
+    ``nn.Dropout``). σ is a buffer, so an ensemble can give each model its own (Bishop 1995: training with
+    input noise is, to first order, a Tikhonov penalty on the input gradient)."""
+
+    def __init__(self, sigma: float = 0.0):
+        super().__init__()
+        if sigma < 0:
+            raise ValueError(f"sigma={sigma} must be >= 0")
+        self.register_buffer("sigma", torch.tensor(float(sigma)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.sigma * torch.randn_like(x) if self.training else x
+
+
+class RateDropout(nn.Module):
+    """Inverted dropout whose rate p is a buffer (one per model of an ensemble): in training mode each unit is
+    zeroed with probability p and the others scaled by 1/(1 - p); the identity in eval mode."""
+
+    def __init__(self, p: float = 0.0):
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout rate p={p} must lie in [0, 1)")
+        self.register_buffer("p", torch.tensor(float(p)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return x
+        return x * (torch.rand_like(x) >= self.p) / (1.0 - self.p)
+
+
+def regularized_mlp(width: int, input_noise: float = 0.0, dropout: float = 0.0) -> nn.Sequential:
+    """InputNoise(σ) -> Linear(40, h) -> ReLU -> RateDropout(p) -> Linear(h, h) -> ReLU -> RateDropout(p) ->
+    Linear(h, 10). With σ = p = 0 (or in eval mode) it computes what ``MLP(40, [h, h], 10)`` computes, and its
+    Linear layers are initialised the same way for the same seed."""
+    return nn.Sequential(InputNoise(input_noise), nn.Linear(40, width), nn.ReLU(), RateDropout(dropout),
+                         nn.Linear(width, width), nn.ReLU(), RateDropout(dropout), nn.Linear(width, N_CLASSES))
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One network of the main ensemble."""
+
+    noise: float  # label noise p of its training and validation labels
+    seed: int
+    dropout: float = 0.0
+    input_noise: float = 0.0
+    init_scale: float = 1.0
+
+    @property
+    def kind(self) -> str:
+        if self.dropout:
+            return "dropout"
+        if self.input_noise:
+            return "input noise"
+        if self.init_scale != 1.0:
+            return "init scale"
+        return "plain"
+
+
+def build_ensemble(specs: list[RunSpec], width: int, device: torch.device | str = "cpu") -> Ensemble:
+    """The ensemble of :func:`regularized_mlp` networks, model k with its own rates (buffers) and its initial
+    weights (seed ``specs[k].seed``) multiplied by ``specs[k].init_scale``."""
+    models = []
+    for s in specs:
+        net = build(lambda s=s: regularized_mlp(width, s.input_noise, s.dropout), s.seed)
+        with torch.no_grad():
+            for p in net.parameters():
+                p.mul_(s.init_scale)
+        models.append(net.to(device))
+    params, buffers = stack_module_state(models)
+    return Ensemble(models[0], {k: v.detach() for k, v in params.items()}, buffers)
+
+
+# ------------------------------------------------------------------------------------------ the main ensemble
+
+
+@dataclass
+class RegularizationRuns:
+    """Every network of the main ensemble (and the weight-decay runs): histories (K, E) at the steps (E,).
+
+    Errors are fractions. ``train_error`` and ``val_error`` are measured with each model's own noisy labels,
+    ``test_error`` on the clean test labels, ``noisy_test_error`` on a copy of the test set whose labels were
+    corrupted like the training set's (the distribution the validation bound speaks about)."""
+
+    specs: list[RunSpec]
+    weight_decay: np.ndarray  # (K,) 0 except in the weight-decay runs
+    step: np.ndarray  # (E,)
+    train_error: np.ndarray  # (K, E)
+    val_error: np.ndarray  # (K, E)
+    test_error: np.ndarray  # (K, E)
+    noisy_test_error: np.ndarray  # (K, E)
+    init_curvature: np.ndarray  # (K,) top Hessian eigenvalue of the training loss at init (NaN if not measured)
+    n_params: int
+    n_val: int
+    seconds: float
+
+    def select(self, kind: str | None = None, noise: float | None = None, **fields) -> np.ndarray:
+        """Indices of the models of a kind ("plain", "dropout", "input noise", "init scale", "weight decay")
+        and a label noise, with given RunSpec fields (e.g. ``dropout=0.3``)."""
+        keep = []
+        for k, s in enumerate(self.specs):
+            kk = "weight decay" if self.weight_decay[k] > 0 else s.kind
+            if kind is not None and kk != kind:
+                continue
+            if noise is not None and not np.isclose(s.noise, noise):
+                continue
+            if any(not np.isclose(getattr(s, f), v) for f, v in fields.items()):
+                continue
+            keep.append(k)
+        return np.asarray(keep, dtype=int)
+
+    def early_stopped(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(test error, step index) of the models ``idx`` at the evaluation where their validation error is
+        lowest (:func:`~dlgen_lib.flatness.early_stopping_index`)."""
+        at = np.atleast_1d(flatness.early_stopping_index(self.val_error[idx]))
+        return self.test_error[idx, at], at
+
+
+def _data(cfg: ImplicitRegConfig) -> Dataset:
+    data = mnist1d()
+    if cfg.n_train + cfg.n_val > len(data.y_train):
+        raise ValueError(f"n_train + n_val = {cfg.n_train + cfg.n_val} exceeds the {len(data.y_train)} MNIST-1D "
+                         "training signals")
+    return data
+
+
+def _noisy(labels: torch.Tensor, p: float, seed: int) -> torch.Tensor:
+    return corrupt_labels(labels, p, N_CLASSES, seed=seed).labels
+
+
+def top_eigenvalue(model: nn.Module, x: torch.Tensor, y: torch.Tensor, iters: int = 20, seed: int = 0) -> float:
+    """The largest eigenvalue of the Hessian of the mean cross-entropy on (x, y) at the model's weights
+    (Lanczos on Hessian-vector products, :mod:`dlgen_lib.landscape`)."""
+    op = HVP(model, F.cross_entropy, x, y)
+    return float(lanczos_top_eigs(op, op.P, k=1, iters=min(iters, op.P), seed=seed)[0])
+
+
+def _specs(cfg: ImplicitRegConfig) -> list[RunSpec]:
+    specs = [RunSpec(p, s) for p in cfg.noises for s in cfg.seeds]
+    q = cfg.reg_noise
+    specs += [RunSpec(q, s, dropout=d) for d in cfg.dropouts for s in cfg.seeds]
+    specs += [RunSpec(q, s, input_noise=v) for v in cfg.input_noises for s in cfg.seeds]
+    specs += [RunSpec(q, s, init_scale=a) for a in cfg.init_scales if a != 1.0 for s in cfg.seeds]
+    return specs
+
+
+@cached
+def regularization_runs(cfg: ImplicitRegConfig) -> RegularizationRuns:
+    """Train the main ensemble (:func:`_specs`: noise levels x seeds, dropout, input noise, init scales) and one
+    ensemble of plain MLPs per weight-decay strength at ``cfg.reg_noise``; see :class:`RegularizationRuns`."""
+    if cfg.reg_noise not in cfg.noises:
+        raise ValueError(f"reg_noise={cfg.reg_noise} must be one of the noise levels {cfg.noises}")
+    t0 = time.perf_counter()
+    device = get_device()
+    data = _data(cfg)
+    x, y = data.x_train[: cfg.n_train].to(device), data.y_train[: cfg.n_train]
+    x_val, y_val = data.x_train[-cfg.n_val:].to(device), data.y_train[-cfg.n_val:]
+    x_test, y_test = data.x_test.to(device), data.y_test.to(device)
+    levels = sorted({*cfg.noises})
+    # one labelling per noise level, shared by the seeds (train, validation and a noisy copy of the test set)
+    lab = {p: (_noisy(y, p, cfg.seed + i), _noisy(y_val, p, cfg.seed + 100 + i), _noisy(data.y_test, p, cfg.seed
+                                                                                        + 200 + i))
+           for i, p in enumerate(levels)}
+
+    def run(specs: list[RunSpec], weight_decay: float) -> dict[str, np.ndarray]:
+        ys, yv, yt = (torch.stack([lab[s.noise][j] for s in specs]).to(device) for j in range(3))  # (K, n)
+        ens = build_ensemble(specs, cfg.width, device)
+        curv = np.full(len(specs), np.nan)
+        for k, s in enumerate(specs):  # curvature at init, for the runs at the regularizers' noise level
+            if weight_decay == 0 and s.kind in ("plain", "init scale") and np.isclose(s.noise, cfg.reg_noise):
+                m = cfg.curvature_examples
+                curv[k] = top_eigenvalue(ens.model(k), x[:m], ys[k, :m], cfg.curvature_iters, seed=s.seed)
+        extra: dict[str, list] = {"val": [], "noisy_test": []}
+
+        def record(step, e, history):
+            extra["val"].append((1 - e.evaluate(x_val, yv)[1]).tolist())
+            extra["noisy_test"].append((1 - e.evaluate(x_test, yt)[1]).tolist())
+
+        _, hist = train_ensemble(None, [s.seed for s in specs], x, ys, train_config(cfg, weight_decay), x_test,
+                                 y_test, ensemble=ens, callbacks=[record],
+                                 desc=f"{len(specs)} MLPs" + (f", weight decay {weight_decay:g}" if weight_decay
+                                                              else ""))
+        return dict(step=hist.step, train=1 - hist.train_acc, test=1 - hist.test_acc, curv=curv,
+                    val=np.asarray(extra["val"]).T, noisy_test=np.asarray(extra["noisy_test"]).T)
+
+    specs = _specs(cfg)
+    parts = [(specs, 0.0, run(specs, 0.0))]
+    for wd in cfg.weight_decays:
+        wd_specs = [RunSpec(cfg.reg_noise, s) for s in cfg.seeds]
+        parts.append((wd_specs, wd, run(wd_specs, wd)))
+    cat = lambda key: np.concatenate([r[key] for _, _, r in parts])  # noqa: E731
+    return RegularizationRuns(
+        specs=[s for sp, _, _ in parts for s in sp],
+        weight_decay=np.concatenate([np.full(len(sp), wd) for sp, wd, _ in parts]),
+        step=parts[0][2]["step"], train_error=cat("train"), val_error=cat("val"), test_error=cat("test"),
+        noisy_test_error=cat("noisy_test"), init_curvature=cat("curv"),
+        n_params=param_count(MLP(40, [cfg.width, cfg.width], N_CLASSES)), n_val=cfg.n_val,
+        seconds=time.perf_counter() - t0)
+
+
+@dataclass(frozen=True)
+class ControlSummary:
+    """One regularizer at the regularizers' noise level: the test error of each strength at the end of training
+    (seeds, strengths), the strength validation picks, and its final test error per seed."""
+
+    name: str
+    strengths: tuple[float, ...]
+    final_test: np.ndarray  # (S, V): seeds x strengths
+    chosen: float  # the strength with the lowest mean final validation error
+    chosen_test: np.ndarray  # (S,)
+
+
+def compare_controls(runs: RegularizationRuns, cfg: ImplicitRegConfig) -> dict[str, ControlSummary]:
+    """Training to convergence, early stopping, and each explicit regularizer with its strength picked on the
+    validation set (the same information early stopping uses), all at ``cfg.reg_noise``."""
+    q = cfg.reg_noise
+    base = runs.select("plain", q)
+    out = {"none (train to the end)": ControlSummary("none", (0.0,), runs.test_error[base, -1][:, None], 0.0,
+                                                      runs.test_error[base, -1])}
+    stopped, _ = runs.early_stopped(base)
+    out["early stopping"] = ControlSummary("early stopping", (0.0,), stopped[:, None], 0.0, stopped)
+    for name, field_name, values in (("weight decay", None, cfg.weight_decays), ("dropout", "dropout", cfg.dropouts),
+                                     ("input noise", "input_noise", cfg.input_noises)):
+        cols, vals = [], []
+        for v in values:
+            idx = (np.flatnonzero(np.isclose(runs.weight_decay, v)) if field_name is None
+                   else runs.select(name, q, **{field_name: v}))
+            cols.append(runs.test_error[idx, -1])
+            vals.append(runs.val_error[idx, -1].mean())
+        final = np.stack(cols, 1)  # (S, V)
+        j = int(np.argmin(vals))
+        out[name] = ControlSummary(name, tuple(values), final, float(values[j]), final[:, j])
+    return out
+
+
+def improvement(summary: dict[str, ControlSummary], name: str) -> tuple[float, float]:
+    """Mean and standard error over seeds of (baseline final test error - the control's test error), paired by
+    seed."""
+    d = summary["none (train to the end)"].chosen_test - summary[name].chosen_test
+    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
+
+
+def phase_grid(runs: RegularizationRuns, cfg: ImplicitRegConfig, metric: str = "test_error") -> np.ndarray:
+    """(P, E): the seed mean of a metric for the plain runs at each noise level (rows) and evaluation step;
+    ``metric="gap"`` gives test error (clean labels) minus training error (on the noisy labels trained on)."""
+    rows = []
+    for p in cfg.noises:
+        idx = runs.select("plain", p)
+        values = runs.test_error[idx] - runs.train_error[idx] if metric == "gap" else getattr(runs, metric)[idx]
+        rows.append(values.mean(0))
+    return np.stack(rows)
+
+
+def validation_bounds(val_error: float, m_val: int, deltas, looks) -> np.ndarray:
+    """(D, L) Kawaguchi et al.'s bound val_error + sqrt(ln(|F_val| / δ) / (2 m_val)) for each δ and each number
+    of validation looks |F_val| (:func:`dlgen_lib.memorization.validation_bound`)."""
+    return np.array([[validation_bound(val_error, int(n), m_val, d) for n in looks] for d in deltas])
+
+
+def clean_error_from_noisy(noisy_error, p: float, n_classes: int = N_CLASSES):
+    """Error on clean labels implied by the error on labels of which a fraction p was redrawn uniformly:
+    e_noisy = (1 - p) e + p (1 - 1/C), so e = (e_noisy - p (1 - 1/C)) / (1 - p) (the noise is independent of the
+    prediction)."""
+    return (np.asarray(noisy_error) - p * (1 - 1 / n_classes)) / (1 - p)
+
+
+# ------------------------------------------------------------------------------------------ learning curves
+
+
+@dataclass(frozen=True)
+class LearningCurves:
+    """Final test error (clean labels) of each architecture at each training-set size: {name: (S, N)}."""
+
+    ns: np.ndarray  # (N,)
+    test_error: dict[str, np.ndarray]
+    n_params: dict[str, int]
+    seconds: float
+
+
+def mlp_factory(width: int):
+    return lambda: MLP(40, [width, width], N_CLASSES)
+
+
+def cnn_factory(channels: int):
+    return lambda: ConvNet1D(40, channels, N_CLASSES)
+
+
+@cached
+def learning_curves(cfg: ImplicitRegConfig) -> LearningCurves:
+    """Every size x seed of each architecture in one ensemble: model (n, seed) trains on the first n training
+    signals, tiled to max(ns) rows (``per_model_inputs``), so that an epoch of the ensemble is max(ns)/n epochs
+    of that model; Adam with a cosine schedule, the same number of steps for every n."""
+    t0 = time.perf_counter()
+    device = get_device()
+    data = mnist1d()
+    ns, n_max = np.asarray(cfg.curve_ns), max(cfg.curve_ns)
+    if n_max > len(data.y_train):
+        raise ValueError(f"curve_ns reach {n_max}, but MNIST-1D has {len(data.y_train)} training signals")
+    reps = [-(-n_max // int(n)) for n in ns]
+    xs = torch.stack([data.x_train[:n].repeat(r, 1)[:n_max] for n, r in zip(ns, reps)])  # (N, n_max, 40)
+    ys = torch.stack([data.y_train[:n].repeat(r)[:n_max] for n, r in zip(ns, reps)])  # (N, n_max)
+    S = len(cfg.curve_seeds)
+    x_all = xs.repeat_interleave(S, 0).to(device)  # (N S, n_max, 40), size-major
+    y_all = ys.repeat_interleave(S, 0).to(device)
+    seeds = [1000 * i + s for i in range(len(ns)) for s in cfg.curve_seeds]
+    tc = TrainConfig(steps=cfg.curve_steps, lr=cfg.lr, batch_size=cfg.batch_size, optimizer="adam",
+                     eval_every=cfg.curve_steps, schedule="cosine")
+    errors, counts = {}, {}
+    for name, factory in (("MLP", mlp_factory(cfg.width)), ("CNN", cnn_factory(cfg.cnn_channels))):
+        _, hist = train_ensemble(factory, seeds, x_all, y_all, tc, data.x_test.to(device), data.y_test.to(device),
+                                 per_model_inputs=True, desc=f"learning curve, {name}")
+        errors[name] = (1 - hist.test_acc[:, -1]).reshape(len(ns), S).T
+        counts[name] = param_count(factory())
+    return LearningCurves(ns, errors, counts, time.perf_counter() - t0)
+
+
+# ------------------------------------------------------------------------------------------ flat minima
+
+
+@dataclass(frozen=True)
+class FlatMinima:
+    """SGD minima (clean labels): one row per (batch size, learning rate, seed)."""
+
+    batch_size: np.ndarray  # (M,)
+    lr: np.ndarray  # (M,)
+    seed: np.ndarray  # (M,)
+    eigenvalues: np.ndarray  # (M, k) top Hessian eigenvalues of the training loss, largest first
+    train_error: np.ndarray  # (M,)
+    test_error: np.ndarray  # (M,)
+    train_loss: np.ndarray  # (M,)
+    z: float
+    seconds: float
+
+    @property
+    def temperature(self) -> np.ndarray:
+        """η / B, the SGD noise scale of chapter 3 (with momentum m the noise scale is η / (B (1 - m)): the
+        same factor for every run here)."""
+        return self.lr / self.batch_size
+
+    @property
+    def occam(self) -> np.ndarray:
+        """(M,) -½ Σ log λᵢ over the top k eigenvalues (larger: flatter)."""
+        return np.array([flatness.occam_factor(e) for e in self.eigenvalues])
+
+    @property
+    def n_eff(self) -> np.ndarray:
+        """(M,) Σ λᵢ / (λᵢ + z) over the top k eigenvalues."""
+        return np.array([flatness.effective_dimensionality(e, self.z) for e in self.eigenvalues])
+
+
+@cached
+def flat_minima(cfg: ImplicitRegConfig) -> FlatMinima:
+    """SGD with momentum on the first n_train clean training signals: one ensemble per batch size, with a learning rate
+    per model (``lrs``); then the top ``flat_top_k`` Hessian eigenvalues of each network's training loss
+    (on ``curvature_examples`` signals) by Lanczos."""
+    t0 = time.perf_counter()
+    device = get_device()
+    data = _data(cfg)
+    x, y = data.x_train[: cfg.n_train].to(device), data.y_train[: cfg.n_train].to(device)
+    m = cfg.curvature_examples
+    rows: dict[str, list] = {k: [] for k in ("B", "lr", "seed", "eigs", "train", "test", "loss")}
+    for B in cfg.flat_batch_sizes:
+        lrs = [lr for lr in cfg.flat_lrs for _ in cfg.flat_seeds]
+        seeds = [s for _ in cfg.flat_lrs for s in cfg.flat_seeds]
+        tc = TrainConfig(steps=cfg.flat_steps, lr=cfg.flat_lrs[0], batch_size=B, momentum=cfg.flat_momentum,
+                         eval_every=cfg.flat_steps)
+        ens, hist = train_ensemble(mlp_factory(cfg.width), seeds, x, y, tc, data.x_test.to(device),
+                                   data.y_test.to(device), lrs=lrs, desc=f"SGD, batch {B}")
+        for k, (lr, s) in enumerate(zip(lrs, seeds)):
+            op = HVP(ens.model(k), F.cross_entropy, x[:m], y[:m])
+            eigs = lanczos_top_eigs(op, op.P, k=cfg.flat_top_k, iters=cfg.flat_iters, seed=s).numpy()
+            for key, v in zip(rows, (B, lr, s, eigs, 1 - hist.train_acc[k, -1], 1 - hist.test_acc[k, -1],
+                                     hist.train_loss[k, -1])):
+                rows[key].append(v)
+    a = {k: np.asarray(v) for k, v in rows.items()}
+    return FlatMinima(a["B"], a["lr"], a["seed"], a["eigs"], a["train"], a["test"], a["loss"], cfg.flat_z,
+                      time.perf_counter() - t0)
+
+
+def rescale_layers(model: nn.Sequential, alpha: float) -> nn.Sequential:
+    """Dinh et al.'s (2017) reparameterization of a ReLU MLP: the first Linear layer (weight and bias) times
+    alpha, the second Linear layer's weight divided by alpha. relu(alpha z) = alpha relu(z) for alpha > 0, so the
+    function is unchanged, while the curvature in the first layer's directions scales by 1/alpha²."""
+    if alpha <= 0:
+        raise ValueError(f"alpha={alpha} must be positive (ReLU is only positively homogeneous)")
+    net = copy.deepcopy(model)
+    linears = [m for m in net if isinstance(m, nn.Linear)]
+    if len(linears) < 2:
+        raise ValueError("rescale_layers needs at least two Linear layers")
+    with torch.no_grad():
+        linears[0].weight.mul_(alpha)
+        linears[0].bias.mul_(alpha)
+        linears[1].weight.div_(alpha)
+    return net
+
+
+# ------------------------------------------------------------------------------------------ critical periods
+
+
+def blur(x: torch.Tensor, window: int) -> torch.Tensor:
+    """(n, d) -> (n, d): each signal averaged over consecutive windows of ``window`` features and held constant
+    in each window (d must be a multiple of ``window``): the 1-D version of Achille et al.'s down- and up-sampled
+    images."""
+    n, d = x.shape
+    if d % window:
+        raise ValueError(f"the signal length {d} is not a multiple of the blur window {window}")
+    return x.reshape(n, d // window, window).mean(-1, keepdim=True).expand(n, d // window, window).reshape(n, d)
+
+
+@dataclass(frozen=True)
+class CriticalPeriods:
+    """Blur deficits removed at ``deficit_ends`` (steps), each followed by ``post_steps`` steps on clean inputs.
+
+    ``test_error`` (S, D): the clean test error of each seed at its own end (deficit end + post_steps);
+    ``step`` (E,) the global clock of the evaluations, ``curves`` (D, S, E) the test error on the way;
+    ``fisher`` (S, E) the trace of the Fisher information of the deficit-free runs (deficit end 0)."""
+
+    deficit_ends: np.ndarray
+    post_steps: int
+    step: np.ndarray
+    test_error: np.ndarray
+    curves: np.ndarray
+    fisher: np.ndarray
+    seconds: float
+
+
+@cached
+def critical_periods(cfg: ImplicitRegConfig) -> CriticalPeriods:
+    """Plain SGD (no momentum: no optimizer state, so training in segments equals training in one go up to the
+    minibatch order), all deficits x seeds in one ensemble with per-model inputs; every ``cp_segment`` steps the
+    inputs of the models whose deficit has ended switch to the clean signals. The Fisher trace (exact, on
+    ``fisher_examples`` training signals) of the deficit-free models is taken at every segment boundary."""
+    t0 = time.perf_counter()
+    device = get_device()
+    data = _data(cfg)
+    x, y = data.x_train[: cfg.n_train].to(device), data.y_train[: cfg.n_train].to(device)
+    x_blur = blur(x, cfg.blur)
+    ends = np.asarray(cfg.deficit_ends)
+    if (ends % cfg.cp_segment).any() or cfg.post_steps % cfg.cp_segment:
+        raise ValueError(f"deficit_ends {cfg.deficit_ends} and post_steps {cfg.post_steps} must be multiples of "
+                         f"cp_segment={cfg.cp_segment}")
+    specs = [(int(e), s) for e in ends for s in cfg.cp_seeds]  # deficit-major
+    total = int(ends.max()) + cfg.post_steps
+    tc = TrainConfig(steps=cfg.cp_segment, lr=cfg.cp_lr, batch_size=cfg.batch_size, eval_every=cfg.cp_segment)
+    ens = Ensemble.build(mlp_factory(cfg.width), [s for _, s in specs], device)
+    fisher_idx = [k for k, (e, _) in enumerate(specs) if e == 0]
+    xf = x[: cfg.fisher_examples]
+    steps, errors, fisher = [0], [], []
+
+    def measure():
+        errors.append((1 - ens.evaluate(data.x_test.to(device), data.y_test.to(device))[1]).numpy())
+        fisher.append([flatness.fisher_trace(ens.model(k), xf, chunk=64) for k in fisher_idx])
+
+    measure()
+    for seg, clock in enumerate(range(0, total, cfg.cp_segment)):
+        inputs = torch.stack([x_blur if clock < e else x for e, _ in specs])  # (K, n, 40)
+        ens, _ = train_ensemble(None, [s for _, s in specs], inputs, y, tc, ensemble=ens, per_model_inputs=True,
+                                data_seeds=[10_000 * s + seg for _, s in specs], show_progress=False)
+        steps.append(clock + cfg.cp_segment)
+        measure()
+    step = np.asarray(steps)
+    err = np.stack(errors, 1)  # (K, E)
+    curves = err.reshape(len(ends), len(cfg.cp_seeds), -1)
+    final = np.stack([curves[i, :, int(np.flatnonzero(step == e + cfg.post_steps)[0])] for i, e in enumerate(ends)], 1)
+    return CriticalPeriods(ends, cfg.post_steps, step, final, curves, np.asarray(fisher).T,
+                           time.perf_counter() - t0)
+
+
+def rise_then_fall(curve) -> tuple[int, float, float]:
+    """(index of the maximum, max / first value, last / max) of a curve: both ratios beyond 1 / below 1 mean the
+    curve rose and then fell."""
+    c = np.asarray(curve, dtype=float)
+    i = int(c.argmax())
+    return i, float(c[i] / c[0]), float(c[-1] / c[i])
+
+
+# ------------------------------------------------------------------------------------------ paper numbers
+
+HESTNESS_EXPONENTS = (-0.35, -0.07)  # Hestness et al. 2017: generalization error ~ n^b across their domains
+
+
+# ------------------------------------------------------------------------------------------ figures
+
+
+def plot_controls(runs: RegularizationRuns, summary: dict[str, ControlSummary], cfg: ImplicitRegConfig):
+    """(a) final test error against strength for each explicit regularizer (seed mean ± std), the baseline and
+    early stopping as horizontal lines; (b) one baseline run over training: training, validation and test error,
+    and the step early stopping picks."""
+    from .plotting import COLORS, band, figure, percent_axis
+
+    fig, (a, b) = figure(ncols=2, width=4.8, height=3.6)
+    none, stop = summary["none (train to the end)"], summary["early stopping"]
+    a.axhline(none.chosen_test.mean(), color="black", linestyle="--", label="no regularizer, trained to the end")
+    a.axhline(stop.chosen_test.mean(), color=COLORS[2], linewidth=2, label="early stopping (validation)")
+    for name, color, marker in (("weight decay", COLORS[0], "o"), ("dropout", COLORS[1], "s"),
+                                ("input noise", COLORS[3], "^")):
+        s = summary[name]
+        band(a, np.arange(len(s.strengths)), s.final_test, label=f"{name} ({', '.join(f'{v:g}' for v in s.strengths)})",
+             color=color, marker=marker)
+    a.set(xlabel="strength (index into the grid in the legend)", ylabel="test error at the end of training",
+          title=f"(a) regularizers, {cfg.reg_noise:.0%} label noise")
+    a.set_xticks(range(max(len(s.strengths) for s in summary.values())))
+    percent_axis(a)
+    a.legend(fontsize=7)
+    k = int(runs.select("plain", cfg.reg_noise)[0])
+    for values, label, color in ((runs.train_error[k], "training (noisy labels)", COLORS[0]),
+                                 (runs.val_error[k], "validation (noisy labels)", COLORS[4]),
+                                 (runs.test_error[k], "test (clean labels)", COLORS[1])):
+        b.plot(runs.step, values, label=label, color=color)
+    at = flatness.early_stopping_index(runs.val_error[k])
+    b.axvline(runs.step[at], color=COLORS[2], linestyle=":", label=f"validation minimum (step {runs.step[at]})")
+    b.set(xlabel="training step (Adam)", ylabel="error", title="(b) one run: stop where validation is lowest")
+    percent_axis(b)
+    b.legend(fontsize=7)
+    return fig
+
+
+def plot_phase(runs: RegularizationRuns, cfg: ImplicitRegConfig):
+    """Heat maps over label noise (load-like, rows) and training step (temperature-like, log axis): (a) test
+    error, (b) generalization gap = test error - training error; the dots mark each row's validation minimum."""
+    from .plotting import figure
+
+    fig, axes = figure(ncols=2, width=4.6, height=3.6)
+    step = runs.step[1:]
+    for ax, metric, title, cmap in ((axes[0], "test_error", "(a) test error (clean labels)", "viridis"),
+                                    (axes[1], "gap", "(b) gap: test - training error", "magma")):
+        grid = phase_grid(runs, cfg, metric)[:, 1:]
+        mesh = ax.pcolormesh(step, np.arange(len(cfg.noises)), grid, shading="nearest", cmap=cmap)
+        fig.colorbar(mesh, ax=ax, label="error" if metric == "test_error" else "gap")
+        ax.set(xscale="log", xlabel="training step", ylabel="label noise p", title=title)
+        ax.set_yticks(range(len(cfg.noises)), [f"{p:.0%}" for p in cfg.noises])
+        val = phase_grid(runs, cfg, "val_error")[:, 1:]
+        ax.plot(step[val.argmin(1)], np.arange(len(cfg.noises)), "w.", markersize=8, label="validation minimum")
+    axes[0].legend(fontsize=7, loc="lower left")
+    return fig
+
+
+def plot_learning_curves(curves: LearningCurves, fits: dict):
+    """Test error against n (log-log) per architecture, seed mean ± std, with the fitted a n^b + c."""
+    from .plotting import COLORS, band, figure
+
+    fig, ax = figure(width=5.6, height=3.8)
+    grid = np.geomspace(curves.ns.min(), curves.ns.max(), 100)
+    for (name, err), color in zip(curves.test_error.items(), COLORS):
+        band(ax, curves.ns, err, label=f"{name} ({curves.n_params[name]:,} parameters)", color=color, marker="o")
+        law = fits[name]
+        ax.plot(grid, law(grid), linestyle="--", color=color,
+                label=f"fit {law.a:.2g} n^({law.b:.2f}) + {law.c:.2f}")
+    ax.set(xscale="log", yscale="log", xlabel="training examples n", ylabel="test error (log scale)",
+           title="Learning curves on MNIST-1D")
+    _plain_log_ticks(ax, x=curves.ns)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def _plain_log_ticks(ax, x=None) -> None:
+    """Log axes without the crowded minor labels: x ticks at the given values, y in percent."""
+    from matplotlib.ticker import NullFormatter, PercentFormatter
+
+    if x is not None:
+        ax.set_xticks(list(x), [f"{int(v):,}" for v in x])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    if ax.get_yscale() == "log":
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.yaxis.set_minor_formatter(PercentFormatter(1.0, decimals=0))
+
+
+def plot_init_curvature(runs: RegularizationRuns, cfg: ImplicitRegConfig):
+    """Top Hessian eigenvalue at initialization against the final generalization gap, one point per network."""
+    from .plotting import COLORS, figure, percent_axis
+
+    fig, ax = figure(width=5.2, height=3.6)
+    for a, color in zip(cfg.init_scales, COLORS):
+        idx = runs.select(None, cfg.reg_noise, init_scale=a)
+        idx = idx[np.isfinite(runs.init_curvature[idx]) & (runs.weight_decay[idx] == 0)]
+        idx = np.asarray([k for k in idx if runs.specs[k].kind in ("plain", "init scale")])
+        gap = runs.test_error[idx, -1] - runs.train_error[idx, -1]
+        ax.plot(runs.init_curvature[idx], gap, "o", color=color, label=f"initial weights x {a:g}")
+    ax.set(xscale="log", xlabel="top Hessian eigenvalue at initialization", ylabel="final gap (test - train error)",
+           title=f"Curvature at init vs final gap ({cfg.reg_noise:.0%} noise)")
+    percent_axis(ax)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_flatness(fm: FlatMinima):
+    """Test error against (a) the top eigenvalue, (b) the Occam factor, (c) the effective dimensionality; one
+    point per minimum, coloured by batch size, filled for the larger learning rate."""
+    from .plotting import COLORS, figure, percent_axis
+
+    fig, axes = figure(ncols=3, width=3.4, height=3.2)
+    panels = ((fm.eigenvalues[:, 0], "top eigenvalue λ₁", "(a) sharpness", "log"),
+              (fm.occam, f"Occam factor -½ Σ log λᵢ (top {fm.eigenvalues.shape[1]})", "(b) Occam factor", "linear"),
+              (fm.n_eff, f"N_eff = Σ λ/(λ + {fm.z:g})", "(c) effective dimensionality", "linear"))
+    for ax, (values, label, title, scale) in zip(axes, panels):
+        for B, color in zip(np.unique(fm.batch_size), COLORS):
+            for lr in np.unique(fm.lr):
+                keep = (fm.batch_size == B) & (fm.lr == lr)
+                ax.plot(values[keep], fm.test_error[keep], "o", color=color,
+                        fillstyle="full" if lr == fm.lr.max() else "none", label=f"B = {B}, η = {lr:g}")
+        ax.set(xscale=scale, xlabel=label, ylabel="test error", title=title)
+        percent_axis(ax)
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    axes[0].xaxis.set_major_formatter(ScalarFormatter())
+    axes[0].xaxis.set_minor_formatter(NullFormatter())
+    axes[0].legend(fontsize=6.5)
+    return fig
+
+
+def plot_critical(cp: CriticalPeriods):
+    """(a) test error after post_steps clean steps against the step the blur deficit ended; (b) the trace of the
+    Fisher information of the deficit-free networks over training."""
+    from .plotting import COLORS, band, figure, percent_axis
+
+    fig, (a, b) = figure(ncols=2, width=4.6, height=3.5)
+    band(a, cp.deficit_ends, cp.test_error, color=COLORS[1], marker="o", label="deficit removed at this step")
+    a.axhline(cp.test_error[:, 0].mean(), color="grey", linestyle="--", label="no deficit")
+    a.set(xlabel="step at which the blur is removed", ylabel=f"test error {cp.post_steps} steps later",
+          title="(a) the deficit's damage outlasts it")
+    percent_axis(a)
+    a.legend(fontsize=7)
+    band(b, cp.step, cp.fisher, color=COLORS[0], marker=".")
+    b.set(xlabel="training step (no deficit)", ylabel="tr F (Fisher information)",
+          title="(b) Fisher information over training")
+    return fig

@@ -1,0 +1,240 @@
+"""Chapter 4's experiments at the tiny scale: the noise and dropout layers do what they say (identity in eval
+mode, trainable in the vectorized ensemble), the power-law fit recovers known exponents, early stopping picks the
+validation minimum, the bounds and conversions match hand computations, and every figure is labelled."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from dlgen_lib import MLP, build, fits, train_ensemble  # noqa: E402
+from dlgen_lib import implicit_regularization as ir  # noqa: E402
+from dlgen_lib.config import ConfigError  # noqa: E402
+from dlgen_lib.memorization import validation_bound  # noqa: E402
+from dlgen_lib.train import TrainConfig  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return ir.implicit_regularization_config("tiny")
+
+
+def test_config_scales_and_overrides():
+    small = ir.implicit_regularization_config("small")
+    assert small.reg_noise in small.noises and len(small.seeds) >= 3 and len(small.noises) >= 6
+    assert min(small.curve_ns) * 16 <= max(small.curve_ns) and len(small.curve_ns) >= 5
+    for scale in ("tiny", "small", "full"):
+        c = ir.implicit_regularization_config(scale)
+        assert c.reg_noise in c.noises and 1.0 in c.init_scales
+        assert all(e % c.cp_segment == 0 for e in c.deficit_ends) and c.post_steps % c.cp_segment == 0
+        assert c.n_train + c.n_val <= 4000 and max(c.curve_ns) <= 4000
+    assert ir.implicit_regularization_config("tiny", steps=7).steps == 7
+    with pytest.raises(ConfigError):
+        ir.implicit_regularization_config("huge")
+
+
+# ------------------------------------------------------------------------------------------ layers
+
+
+def test_input_noise_is_identity_in_eval_and_noisy_in_training():
+    layer = ir.InputNoise(0.5)
+    x = torch.randn(2000, 40)
+    assert torch.equal(layer.eval()(x), x)
+    torch.manual_seed(0)
+    diff = layer.train()(x) - x
+    assert diff.std().item() == pytest.approx(0.5, rel=0.02) and abs(diff.mean().item()) < 0.01
+    assert torch.equal(ir.InputNoise(0.0).train()(x), x)
+    with pytest.raises(ValueError, match="sigma"):
+        ir.InputNoise(-1.0)
+
+
+def test_rate_dropout_is_identity_in_eval_and_unbiased_in_training():
+    layer = ir.RateDropout(0.3)
+    x = torch.ones(100_000)
+    assert torch.equal(layer.eval()(x), x)
+    torch.manual_seed(0)
+    out = layer.train()(x)
+    assert (out == 0).float().mean().item() == pytest.approx(0.3, abs=0.01)
+    assert out.mean().item() == pytest.approx(1.0, abs=0.01)
+    assert torch.equal(ir.RateDropout(0.0).train()(x), x)
+    with pytest.raises(ValueError, match="dropout rate"):
+        ir.RateDropout(1.0)
+
+
+def test_regularized_mlp_matches_the_plain_mlp_without_noise():
+    plain, reg = build(lambda: MLP(40, [16, 16], 10), 3), build(lambda: ir.regularized_mlp(16, 0.7, 0.4), 3)
+    x = torch.randn(50, 40)
+    assert torch.allclose(plain(x), reg.eval()(x), atol=1e-6)  # same initialization, identity layers in eval
+
+
+def test_noise_layers_train_in_the_ensemble(mnist1d_data):
+    """σ = p = 0 reproduces the plain MLP's trajectory (vmap path vs batched-matmul path); with noise, each model
+    gets its own rate, training still lowers the loss, and models that differ only in σ end apart."""
+    x, y = mnist1d_data.x_train[:256], mnist1d_data.y_train[:256]
+    tc = TrainConfig(steps=60, lr=3e-3, optimizer="adam", batch_size=32, eval_every=60)
+    specs = [ir.RunSpec(0.0, 0), ir.RunSpec(0.0, 0, input_noise=0.5), ir.RunSpec(0.0, 0, dropout=0.3),
+             ir.RunSpec(0.0, 1, init_scale=2.0)]
+    ens = ir.build_ensemble(specs, 16)
+    assert ens.buffers["0.sigma"].tolist() == [0.0, 0.5, 0.0, 0.0]
+    assert ens.buffers["3.p"][2].item() == pytest.approx(0.3)
+    w_plain = build(lambda: MLP(40, [16, 16], 10), 1)[1].weight
+    assert torch.allclose(ens.params["1.weight"][3], 2 * w_plain)
+    ens, hist = train_ensemble(None, [0, 0, 0, 1], x, y, tc, ensemble=ens, show_progress=False)
+    _, ref = train_ensemble(lambda: MLP(40, [16, 16], 10), [0], x, y, tc, show_progress=False)
+    assert np.allclose(hist.train_loss[0], ref.train_loss[0], rtol=1e-4)
+    assert (hist.train_loss[:, -1] < hist.train_loss[:, 0]).all()
+    assert not torch.allclose(ens.params["1.weight"][0], ens.params["1.weight"][1])
+    single = ens.model(1)  # a stand-alone copy keeps its σ and is deterministic in eval mode
+    assert single[0].sigma.item() == 0.5 and torch.equal(single.eval()(x), single.eval()(x))
+
+
+# ------------------------------------------------------------------------------------------ fits and summaries
+
+
+@pytest.mark.parametrize("b", [-0.07, -0.2, -0.35, -0.5])
+def test_power_law_fit_recovers_known_exponents(b):
+    n = np.geomspace(100, 100_000, 10)
+    gen = np.random.default_rng(0)
+    err = 2.0 * n ** b * np.exp(gen.normal(0, 0.005, len(n)))  # 0.5 % multiplicative noise
+    assert fits.fit_power_law(n, err, floor=False).b == pytest.approx(b, abs=0.01)
+    law = fits.fit_power_law(n, 2.0 * n ** b + 0.05, floor=True)
+    assert law.b == pytest.approx(b, abs=0.03) and law.c == pytest.approx(0.05, abs=0.01)
+
+
+def _fake_runs(val, test, specs=None, wd=None) -> ir.RegularizationRuns:
+    val, test = np.asarray(val, float), np.asarray(test, float)
+    K, E = val.shape
+    specs = specs or [ir.RunSpec(0.3, s) for s in range(K)]
+    return ir.RegularizationRuns(specs, np.zeros(K) if wd is None else np.asarray(wd, float), np.arange(E) * 10,
+                                 np.zeros((K, E)), val, test, test, np.full(K, np.nan), 100, 1000, 0.0)
+
+
+def test_early_stopping_picks_the_validation_minimum():
+    val = [[0.9, 0.5, 0.4, 0.6], [0.9, 0.3, 0.5, 0.5]]
+    test = [[0.8, 0.55, 0.45, 0.7], [0.8, 0.35, 0.6, 0.6]]
+    err, at = _fake_runs(val, test).early_stopped(np.array([0, 1]))
+    assert at.tolist() == [2, 1] and np.allclose(err, [0.45, 0.35])
+
+
+def test_compare_controls_picks_strengths_on_validation():
+    cfg = ir.implicit_regularization_config("tiny", seeds=(0, 1), dropouts=(0.1, 0.5), input_noises=(0.2,),
+                                            weight_decays=(1e-3,))
+    specs = [ir.RunSpec(0.3, s) for s in (0, 1)] + [ir.RunSpec(0.3, s, dropout=d) for d in (0.1, 0.5) for s in (0, 1)]
+    specs += [ir.RunSpec(0.3, s, input_noise=0.2) for s in (0, 1)] + [ir.RunSpec(0.3, s) for s in (0, 1)]
+    # final validation errors: dropout 0.5 is better on validation, so it is chosen
+    finals = [0.6, 0.6, 0.55, 0.55, 0.5, 0.52, 0.58, 0.58, 0.59, 0.57]
+    val = np.array([[0.9, 0.5, f] for f in finals])
+    test = np.array([[0.9, 0.45, f + 0.01] for f in finals])
+    runs = _fake_runs(val, test, specs, wd=[0] * 8 + [1e-3] * 2)
+    s = ir.compare_controls(runs, cfg)
+    assert s["dropout"].chosen == 0.5 and np.allclose(s["dropout"].chosen_test, [0.51, 0.53])
+    assert np.allclose(s["early stopping"].chosen_test, [0.45, 0.45])
+    assert np.allclose(s["weight decay"].chosen_test, [0.60, 0.58])
+    gain, se = ir.improvement(s, "early stopping")
+    assert gain == pytest.approx(0.16) and se == pytest.approx(0.0, abs=1e-12)
+
+
+def test_bounds_and_noise_conversion():
+    table = ir.validation_bounds(0.3, 1000, [0.1, 0.05], [1, 100])
+    assert table[1, 0] == pytest.approx(validation_bound(0.3, 1, 1000, 0.05))
+    assert table[0, 0] < table[1, 0] < table[1, 1]
+    # simulate: a classifier with clean error e, labels redrawn uniformly with probability p
+    gen = np.random.default_rng(0)
+    n, p, e = 200_000, 0.3, 0.4
+    y = gen.integers(10, size=n)
+    pred = np.where(gen.random(n) < e, (y + 1 + gen.integers(9, size=n)) % 10, y)
+    noisy = np.where(gen.random(n) < p, gen.integers(10, size=n), y)
+    assert ir.clean_error_from_noisy((pred != noisy).mean(), p) == pytest.approx(e, abs=0.005)
+
+
+def test_rise_then_fall():
+    assert ir.rise_then_fall([1.0, 4.0, 8.0, 6.0]) == (2, 8.0, 0.75)
+
+
+def test_blur_averages_windows():
+    x = torch.arange(8.0).reshape(1, 8)
+    assert ir.blur(x, 4).tolist() == [[1.5] * 4 + [5.5] * 4]
+    with pytest.raises(ValueError, match="multiple"):
+        ir.blur(x, 3)
+
+
+def test_rescaling_keeps_the_function_and_changes_the_curvature(mnist1d_data):
+    net = build(lambda: MLP(40, [16, 16], 10), 0)
+    x, y = mnist1d_data.x_train[:200], mnist1d_data.y_train[:200]
+    scaled = ir.rescale_layers(net, 0.25)
+    assert torch.allclose(net(x), scaled(x), atol=1e-5)
+    assert not torch.allclose(net[1].weight, scaled[1].weight)
+    assert ir.top_eigenvalue(scaled, x, y, 20) > 4 * ir.top_eigenvalue(net, x, y, 20)
+    with pytest.raises(ValueError, match="positive"):
+        ir.rescale_layers(net, -1.0)
+
+
+# ------------------------------------------------------------------------------------------ experiments (tiny)
+
+
+def test_regularization_runs(cfg):
+    runs = ir.regularization_runs(cfg)
+    K = len(cfg.noises) * len(cfg.seeds) + len(cfg.seeds) * (len(cfg.dropouts) + len(cfg.input_noises)
+                                                              + len(cfg.init_scales) - 1 + len(cfg.weight_decays))
+    assert len(runs.specs) == K and runs.test_error.shape == (K, len(runs.step)) == runs.val_error.shape
+    assert runs.step[0] == 0 and runs.step[-1] == cfg.steps
+    for arr in (runs.train_error, runs.val_error, runs.test_error, runs.noisy_test_error):
+        assert np.all((arr >= 0) & (arr <= 1))
+    measured = np.isfinite(runs.init_curvature)
+    assert measured.sum() == len(cfg.seeds) * len(cfg.init_scales) and (runs.init_curvature[measured] > 0).all()
+    assert len(runs.select("plain", cfg.reg_noise)) == len(cfg.seeds)
+    assert len(runs.select("weight decay")) == len(cfg.seeds) * len(cfg.weight_decays)
+    assert ir.phase_grid(runs, cfg).shape == ir.phase_grid(runs, cfg, "gap").shape == (len(cfg.noises),
+                                                                                        len(runs.step))
+    # more label noise, more training error on the (noisy) labels trained on, before memorization
+    assert ir.phase_grid(runs, cfg, "train_error")[-1, 1] > ir.phase_grid(runs, cfg, "train_error")[0, 1]
+    summary = ir.compare_controls(runs, cfg)
+    assert set(summary) == {"none (train to the end)", "early stopping", "weight decay", "dropout", "input noise"}
+    with pytest.raises(ValueError, match="reg_noise"):
+        ir.regularization_runs.uncached(ir.implicit_regularization_config("tiny", reg_noise=0.5))
+
+
+def test_learning_curves(cfg):
+    lc = ir.learning_curves(cfg)
+    assert set(lc.test_error) == {"MLP", "CNN"} and lc.ns.tolist() == list(cfg.curve_ns)
+    for err in lc.test_error.values():
+        assert err.shape == (len(cfg.curve_seeds), len(cfg.curve_ns)) and np.all((err >= 0) & (err <= 1))
+    assert lc.n_params["CNN"] > 0 and lc.n_params["MLP"] == 40 * 32 + 32 + 32 * 32 + 32 + 32 * 10 + 10
+
+
+def test_flat_minima(cfg):
+    fm = ir.flat_minima(cfg)
+    M = len(cfg.flat_batch_sizes) * len(cfg.flat_lrs) * len(cfg.flat_seeds)
+    assert fm.eigenvalues.shape == (M, cfg.flat_top_k) and np.all(np.diff(fm.eigenvalues, axis=1) <= 1e-9)
+    assert np.allclose(fm.occam, [-0.5 * np.log(e[e > 0]).sum() for e in fm.eigenvalues])
+    assert np.all((fm.n_eff > 0) & (fm.n_eff <= cfg.flat_top_k))
+    assert np.allclose(fm.temperature, fm.lr / fm.batch_size)
+
+
+def test_critical_periods(cfg):
+    cp = ir.critical_periods(cfg)
+    D, S = len(cfg.deficit_ends), len(cfg.cp_seeds)
+    assert cp.test_error.shape == (S, D) and cp.curves.shape[:2] == (D, S)
+    assert cp.step[-1] == max(cfg.deficit_ends) + cfg.post_steps and cp.fisher.shape == (S, len(cp.step))
+    assert np.all(cp.fisher > 0) and cp.fisher[:, -1].mean() > cp.fisher[:, 0].mean()
+    with pytest.raises(ValueError, match="multiples"):
+        ir.critical_periods.uncached(ir.implicit_regularization_config("tiny", deficit_ends=(0, 70)))
+
+
+def test_figures_are_labelled(cfg):
+    runs = ir.regularization_runs(cfg)
+    lc = ir.learning_curves(cfg)
+    laws = {k: fits.fit_power_law(lc.ns, v.mean(0)) for k, v in lc.test_error.items()}
+    figs = [ir.plot_controls(runs, ir.compare_controls(runs, cfg), cfg), ir.plot_phase(runs, cfg),
+            ir.plot_learning_curves(lc, laws), ir.plot_init_curvature(runs, cfg),
+            ir.plot_flatness(ir.flat_minima(cfg)), ir.plot_critical(ir.critical_periods(cfg))]
+    for fig in figs:
+        for ax in fig.axes:
+            if ax.get_label() == "<colorbar>":
+                continue
+            assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
+        plt.close(fig)
