@@ -17,12 +17,18 @@ One module per concept; the chapters import what they need from here:
   min-norm risk in closed form (double descent);
 * :mod:`~dlgen_lib.sweeps` -- networks of many widths and seeds trained together, in width buckets of masked
   ensembles; :mod:`~dlgen_lib.double_descent` -- chapter 7's experiments and figures;
-* :mod:`~dlgen_lib.landscape` -- chapter 2: Hessian-vector products, Lanczos, Hutchinson trace and spectral
-  density, the index, filter-normalized 1-D/2-D slices, straight and Bezier paths between networks;
-* :mod:`~dlgen_lib.sde` -- chapter 3: SGD as a stochastic differential equation, many SGD replicas at once on
-  finite-sum losses, Euler–Maruyama, the OU variance, Gibbs densities, barriers and Kramers' rate, smoothing;
-* :mod:`~dlgen_lib.flatness` -- chapter 4: the Fisher information trace (exact and sampled), the Occam factor,
-  effective dimensionality, the early-stopping index.
+* :mod:`~dlgen_lib.landscape` -- Hessian-vector products (the gradient graph kept across products), Lanczos,
+  Hutchinson trace and spectral density, the index, filter-normalized 1-D/2-D slices, straight and Bezier paths
+  between networks; :mod:`~dlgen_lib.loss_landscape` -- chapter 2's experiments and figures;
+* :mod:`~dlgen_lib.sde` -- SGD as a stochastic differential equation: many SGD replicas at once on finite-sum
+  losses (a grid of learning rates and batch sizes in one simulation: ``sgd_replica_grid``), Euler–Maruyama,
+  the OU variance, Gibbs densities, barriers and Kramers' rate, smoothing; :mod:`~dlgen_lib.sgd_as_sde` --
+  chapter 3's experiments and figures;
+* :mod:`~dlgen_lib.flatness` -- the Fisher information trace (exact and sampled), the Occam factor, effective
+  dimensionality, the early-stopping index; :mod:`~dlgen_lib.implicit_regularization` -- chapter 4's
+  experiments and figures;
+* :mod:`~dlgen_lib.lottery` -- chapter 6: magnitude pruning per layer, rewinding, iterative pruning with its
+  controls trained as one masked ensemble, instability along the line between two copies.
 
 Importing the library loads no data, seeds nothing and changes no global state.
 """

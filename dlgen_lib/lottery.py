@@ -1,0 +1,626 @@
+"""Chapter 6: the lottery ticket hypothesis -- pruning, rewinding, and the chapter's experiments and figures.
+
+* :func:`prune_smallest` -- one round of layer-wise magnitude pruning: remove a fraction of the surviving
+  weights of each layer, those of smallest magnitude (Frankle & Carbin 2019);
+* :func:`random_masks` -- masks with the same number of survivors per layer, at random places (a control);
+* :func:`rewind` -- an ensemble whose parameters are exactly a saved state, with masks applied;
+* :func:`iterative_pruning` -- IMP: train, prune, rewind, repeat; every round trains the tickets of all seeds
+  together with two controls of the same layer-wise sparsity (same mask with fresh weights; random mask with
+  the original weights) in one vectorized ensemble (:func:`~dlgen_lib.train.train_ensemble` with ``masks``);
+* :func:`instability` -- linear mode connectivity (Frankle et al. 2020): two copies of the state at step k trained
+  with different data orders, the error on the straight line between them minus the mean endpoint error;
+* :func:`neighbour_ratio`, :func:`shuffled_neighbour_ratios` -- how local a first-layer mask is;
+* :func:`imp_mnist1d`, :func:`imp_fashion`, :func:`imp_rewinding`, :func:`instability` -- the chapter's cached
+  experiments, sized by :func:`lottery_config`; ``plot_*`` -- its figures; ``PAPER`` -- the papers' numbers.
+
+Masks are 0/1 tensors (K, *shape) multiplied into the weights at every forward pass and after every update, so a
+pruned weight gets zero gradient and stays exactly zero. Biases are never pruned (as in the paper).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import landscape
+from .cache import cached
+from .config import by_scale, get_device
+from .data import fashion_mnist, mnist1d
+from .models import MLP, ConvNet1D
+from .train import Ensemble, TrainConfig, train_ensemble
+
+Params = dict[str, torch.Tensor]  # name -> (K, *shape), stacked over the models of an ensemble
+VARIANTS = ("ticket", "reinit", "random")  # the winning ticket and its two controls
+FRESH_SEED = 1000  # the reinit control of seed s draws its weights from seed s + FRESH_SEED
+
+
+@dataclass(frozen=True)
+class LotteryConfig:
+    """Sizes of chapter 6's experiments (steps are parameter updates per training run)."""
+
+    seeds: tuple[int, ...] = (0, 1, 2)
+    rounds: int = 12  # pruning rounds after the dense run: 0.8^12 = 6.9 % of each hidden layer remains
+    prune_rate: float = 0.2  # fraction of the surviving weights removed per round, hidden layers
+    prune_rate_output: float = 0.1  # ... and the output layer (Frankle & Carbin)
+    eval_every: int = 25  # MNIST-1D: validation (and test) accuracy recorded every this many steps
+    # MNIST-1D, MLP 40-100-100-10, Adam (4 000 training / 1 000 test; validation: 1 000 of a fresh draw)
+    mnist_widths: tuple[int, ...] = (100, 100)
+    mnist_steps: int = 600
+    mnist_lr: float = 5e-3
+    mnist_batch: int = 100
+    # Fashion-MNIST subset, LeNet-300-100 (Adam 1.2e-3, batch 60 as the paper); images average-pooled by
+    # fashion_pool (2: 14 x 14 pixels, a quarter of the arithmetic), fashion_val training images held out
+    fashion_widths: tuple[int, ...] = (300, 100)
+    fashion_pool: int = 2
+    fashion_full: bool = False  # the full 60 000 / 10 000 set instead of the shipped subset
+    fashion_val: int = 1000
+    fashion_steps: int = 300
+    fashion_rounds: int = 11  # 0.8^11 = 8.6 % of each hidden layer
+    fashion_eval_every: int = 50
+    fashion_lr: float = 1.2e-3
+    fashion_batch: int = 60
+    # the 1-D CNN of MNIST-1D (channels per layer), SGD with momentum, no warm-up
+    cnn_channels: int = 16
+    cnn_steps: int = 800
+    cnn_lr: float = 0.1
+    cnn_momentum: float = 0.9
+    cnn_batch: int = 64
+    cnn_ks: tuple[int, ...] = (0, 50, 200, 500)  # instability: copies split at these steps
+    cnn_alphas: int = 11  # points on the straight line between the two copies
+    cnn_rounds: int = 6
+    cnn_eval_every: int = 100  # (rewind steps must be multiples of it)
+    cnn_rewind: int = 200  # IMP with rewinding to this step, against rewinding to step 0
+
+
+def lottery_config(scale: str | None = None, **overrides) -> LotteryConfig:
+    """The config for the scale (``$DLGEN_SCALE`` by default); keyword arguments override single fields."""
+    base = by_scale(
+        tiny=LotteryConfig(seeds=(0, 1), rounds=3, eval_every=20, mnist_widths=(32, 32), mnist_steps=60,
+                           fashion_widths=(40, 20), fashion_pool=4, fashion_steps=40, fashion_val=200, fashion_rounds=3,
+                           fashion_eval_every=20, cnn_eval_every=20,
+                           cnn_channels=4, cnn_steps=40, cnn_ks=(0, 20), cnn_alphas=5, cnn_rounds=2, cnn_rewind=20),
+        small=LotteryConfig(),
+        # the papers' settings: LeNet-300-100 on 28 x 28 Fashion-MNIST, 50 000 iterations of batch 60 (F&C);
+        # MNIST-1D with 5 seeds and longer training; the CNN wider and trained longer
+        full=LotteryConfig(seeds=(0, 1, 2, 3, 4), rounds=16, eval_every=100, mnist_steps=4000, fashion_pool=1,
+                           fashion_full=True, fashion_val=5000, fashion_steps=50_000, fashion_rounds=16,
+                           fashion_eval_every=250, cnn_channels=32, cnn_steps=6000, cnn_eval_every=100,
+                           cnn_ks=(0, 100, 200, 500, 1000, 2000), cnn_alphas=21, cnn_rounds=12, cnn_rewind=500),
+        scale=scale)
+    return LotteryConfig(**{**base.__dict__, **overrides})
+
+
+# ------------------------------------------------------------------------------------------ masks
+
+
+def prunable(names: Sequence[str]) -> list[str]:
+    """The parameters that pruning acts on: the weights (matrices and kernels), not the biases."""
+    return [n for n in names if n.endswith("weight")]
+
+
+def prune_smallest(weights: Params, masks: Params, rates: dict[str, float]) -> Params:
+    """One round of layer-wise magnitude pruning, separately for each of the K models.
+
+    Args:
+        weights: name -> (K, *shape) trained weights.
+        masks: name -> (K, *shape) 0/1, the current survivors (ones).
+        rates: name -> fraction of the *surviving* weights of that layer to remove (rounded to a whole number).
+
+    Returns:
+        name -> (K, *shape) new 0/1 masks: the round(rate * survivors) survivors of smallest |w| are set to 0.
+
+    >>> w = {"w": torch.tensor([[[1.0, -3.0], [0.5, 2.0]]])}
+    >>> prune_smallest(w, {"w": torch.ones(1, 2, 2)}, {"w": 0.5})["w"].tolist()
+    [[[0.0, 1.0], [0.0, 1.0]]]
+    """
+    out = {}
+    for name, rate in rates.items():
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"prune rate {rate} of {name} must lie in [0, 1)")
+        w, m = weights[name], masks[name]
+        K = w.shape[0]
+        score = torch.where(m.bool(), w.abs(), torch.full_like(w, -1.0)).reshape(K, -1)  # pruned ones sort first
+        alive = m.reshape(K, -1).sum(1).long()  # (K,)
+        order = torch.sort(score, dim=1, stable=True).indices  # (K, n) ascending |w|
+        new = torch.ones_like(score)
+        for k in range(K):
+            drop = int(round(rate * int(alive[k])))
+            dead = score.shape[1] - int(alive[k])
+            new[k, order[k, :dead + drop]] = 0.0
+        out[name] = new.reshape(m.shape)
+    return out
+
+
+def random_masks(masks: Params, seed: int) -> Params:
+    """Masks with exactly as many ones as ``masks`` in each layer and model, at uniformly random places.
+
+    >>> m = random_masks({"w": torch.tensor([[1.0, 1.0, 0.0, 0.0]])}, seed=0)
+    >>> int(m["w"].sum())
+    2
+    """
+    gen = torch.Generator().manual_seed(int(seed))
+    out = {}
+    for name, m in masks.items():
+        K = m.shape[0]
+        flat = torch.zeros(K, m[0].numel())
+        for k in range(K):
+            keep = int(m[k].sum())
+            flat[k, torch.randperm(flat.shape[1], generator=gen)[:keep]] = 1.0
+        out[name] = flat.reshape(m.shape).to(m)
+    return out
+
+
+def rewind(factory: Callable, seeds: Sequence[int], state: Params, masks: Params | None = None) -> Ensemble:
+    """A fresh ensemble of ``factory()`` whose parameters are exactly (copies of) ``state``, name -> (K, *shape),
+    with ``masks`` applied: the starting point of the next round of pruning."""
+    device = next(iter(state.values())).device
+    ens = Ensemble.build(factory, seeds, device)
+    if set(ens.params) != set(state):
+        raise ValueError(f"state has parameters {sorted(state)}, the model {sorted(ens.params)}")
+    ens.params = {n: state[n].detach().clone() for n in ens.params}
+    if masks:
+        ens.masks = {n: m.to(ens.params[n]) for n, m in masks.items()}
+        for n, m in ens.masks.items():
+            ens.params[n].mul_(m)
+    return ens
+
+
+def fraction_remaining(masks: Params, names: Sequence[str]) -> tuple[float, np.ndarray]:
+    """(overall fraction of the weights in ``names`` that survive, (L,) the fraction per layer), model 0."""
+    alive = np.array([float(masks[n][0].sum()) for n in names])
+    total = np.array([masks[n][0].numel() for n in names], dtype=float)
+    return float(alive.sum() / total.sum()), alive / total
+
+
+def _stack(*parts: Params) -> Params:
+    return {n: torch.cat([p[n] for p in parts]) for n in parts[0]}
+
+
+def _take(params: Params, rows: slice) -> Params:
+    return {n: p[rows].clone() for n, p in params.items()}
+
+
+# ------------------------------------------------------------------------------------------ IMP
+
+
+@dataclass(frozen=True)
+class Split:
+    """Training, validation and test data (inputs (n, ...), labels (n,))."""
+
+    name: str
+    x: torch.Tensor
+    y: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+
+@dataclass(frozen=True)
+class PruningRun:
+    """Iterative magnitude pruning with controls: round 0 is the dense network (the same for every arm).
+
+    ``val_acc[arm]`` is (R + 1, S, E): round, seed, evaluation at ``step`` (E,); ``test_acc[arm]`` and
+    ``best_step[arm]`` (R + 1, S) are the test accuracy at, and the step of, the best validation accuracy (the
+    paper's early stopping: the first maximum, the untrained starting point excluded).
+    """
+
+    name: str
+    arms: tuple[str, ...]  # e.g. VARIANTS, or ("rewind to 0", "rewind to 100")
+    seeds: tuple[int, ...]
+    fraction: np.ndarray  # (R + 1,) fraction of the prunable weights remaining
+    layer_names: tuple[str, ...]
+    layer_fraction: np.ndarray  # (R + 1, L)
+    step: np.ndarray  # (E,)
+    val_acc: dict[str, np.ndarray]
+    test_acc: dict[str, np.ndarray]
+    best_step: dict[str, np.ndarray]
+    first_mask: dict[str, np.ndarray]  # arm -> (R + 1, out, in) first-layer mask of seed 0 (bool)
+    seconds: float
+
+    def early_stop(self, arm: str) -> tuple[np.ndarray, np.ndarray]:
+        """(test accuracy at early stopping, its step), both (R + 1, S)."""
+        return self.test_acc[arm], self.best_step[arm]
+
+    def at(self, fraction: float) -> int:
+        """The round whose fraction remaining is closest to ``fraction`` (in log scale)."""
+        return int(np.argmin(np.abs(np.log(self.fraction) - np.log(fraction))))
+
+
+def _first_layer(names: Sequence[str]) -> str:
+    return prunable(names)[0]
+
+
+def iterative_pruning(factory: Callable, data: Split, cfg: TrainConfig, seeds: Sequence[int], rounds: int,
+                      rates: dict[str, float], rewind_steps: dict[str, int] | None = None,
+                      controls: bool = True, show_progress: bool = False) -> PruningRun:
+    """Iterative magnitude pruning (Frankle & Carbin 2019) with its controls, all trained together.
+
+    Round 0 trains the S = len(seeds) dense networks from their initialisation (``models.build(factory, seed)``)
+    and saves their states at the steps in ``rewind_steps`` (arm -> k, default {"ticket": 0}). Each arm then
+    repeats ``rounds`` times: prune ``rates[name]`` of the surviving weights of each layer (smallest |w| of the
+    arm's last trained networks), rewind the survivors to the saved state at step k, and train the remaining
+    ``cfg.steps - k`` steps, so every network ends at the same step (Frankle et al. 2020). With ``controls`` the
+    first arm gets two controls of exactly its layer-wise sparsity: "reinit" (its mask, fresh weights from
+    seed + FRESH_SEED) and "random" (a random mask, its rewound weights). Every round trains the S seeds of all
+    arms with the same k (a ticket and its controls: 3 S networks) in one masked ensemble; evaluations before
+    step k are NaN.
+    """
+    t0 = time.perf_counter()
+    rewind_steps = rewind_steps or {"ticket": 0}
+    arms = tuple(rewind_steps) + (("reinit", "random") if controls else ())
+    S, seeds = len(seeds), tuple(int(s) for s in seeds)
+    names = list(dict(factory().named_parameters()))
+    pnames = prunable(names)
+    first = _first_layer(names)
+    if set(rates) != set(pnames):
+        raise ValueError(f"rates must name every prunable weight {pnames}, got {sorted(rates)}")
+
+    saved: dict[int, Params] = {}
+
+    def save(step, ens, hist):
+        if step in set(rewind_steps.values()):
+            saved[step] = {n: p.detach().clone() for n, p in ens.params.items()}
+
+    val, test = {a: [] for a in arms}, {a: [] for a in arms}
+    snaps: list[Params] = []
+
+    def snapshot(step, ens, hist):
+        snaps.append({n: p.detach().clone() for n, p in ens.params.items()})
+
+    def early_stopped(model_seeds, val_acc) -> tuple[np.ndarray, np.ndarray]:
+        """Test accuracy (K,) of each network at its evaluation of best validation accuracy (K,), one pass."""
+        best = np.nan_to_num(val_acc[:, 1:], nan=-1.0).argmax(1) + 1
+        state = {n: torch.stack([snaps[e][n][i] for i, e in enumerate(best)]) for n in snaps[0]}
+        return rewind(factory, model_seeds, state).evaluate(data.x_test, data.y_test)[1].numpy(), best
+
+    # round 0: the dense networks (and the states to rewind to)
+    ens, hist = train_ensemble(factory, seeds, data.x, data.y, cfg, data.x_val, data.y_val,
+                               callbacks=[save, snapshot], show_progress=show_progress, desc="dense",
+                               eval_train=False)
+    late = max(rewind_steps.values()) >= cfg.steps
+    if set(saved) != set(rewind_steps.values()) or cfg.steps % cfg.eval_every or late:
+        raise ValueError(f"rewind steps {sorted(rewind_steps.values())} must be evaluation steps "
+                         f"(multiples of eval_every={cfg.eval_every}) below steps={cfg.steps}, a multiple of it too")
+    dense_test, dense_best = early_stopped(seeds, hist.test_acc)
+    best_step = {a: [hist.step[dense_best]] for a in arms}
+    for a in arms:
+        val[a].append(hist.test_acc)
+        test[a].append(dense_test)
+    ones = {n: torch.ones_like(ens.params[n]) for n in pnames}
+    trained = {a: ens.params for a in rewind_steps}
+    masks = {a: ones for a in rewind_steps}
+    first_mask = {a: [np.ones(ens.params[first][0].shape, bool)] for a in arms}
+    fractions, layer_fractions = [1.0], [np.ones(len(pnames))]
+    fresh = Ensemble.build(factory, [s + FRESH_SEED for s in seeds], data.x.device).params if controls else None
+
+    lead = next(iter(rewind_steps))
+    arm_step = {**rewind_steps, **({"reinit": rewind_steps[lead], "random": rewind_steps[lead]} if controls else {})}
+    E = len(hist.step)
+    for r in range(1, rounds + 1):
+        start, arm_mask = {}, {}
+        for a, k in rewind_steps.items():
+            masks[a] = prune_smallest(trained[a], masks[a], rates)
+            start[a], arm_mask[a] = saved[k], masks[a]
+        if controls:
+            start["reinit"], arm_mask["reinit"] = fresh, masks[lead]
+            start["random"], arm_mask["random"] = saved[rewind_steps[lead]], random_masks(masks[lead], seed=10_000 + r)
+        for k in sorted(set(arm_step.values())):  # arms rewound to step k train the remaining T - k steps together
+            group = [a for a in arms if arm_step[a] == k]
+            state, mask = _stack(*(start[a] for a in group)), _stack(*(arm_mask[a] for a in group))
+            model_seeds = list(seeds) * len(group)  # a ticket and its controls share each seed's data order
+            ens = rewind(factory, model_seeds, state, mask)
+            snaps.clear()
+            tc = TrainConfig(**{**cfg.__dict__, "steps": cfg.steps - k})
+            ens, h = train_ensemble(factory, model_seeds, data.x, data.y, tc, data.x_val, data.y_val, masks=mask,
+                                    ensemble=ens, callbacks=[snapshot], show_progress=show_progress,
+                                    desc=f"round {r}", eval_train=False)
+            pad = np.full((len(model_seeds), E - len(h.step)), np.nan)  # no evaluation before step k
+            round_test, best = early_stopped(model_seeds, h.test_acc)
+            round_val = np.hstack([pad, h.test_acc])
+            for i, a in enumerate(group):
+                rows = slice(i * S, (i + 1) * S)
+                val[a].append(round_val[rows])
+                test[a].append(round_test[rows])
+                best_step[a].append(k + h.step[best[rows]])
+                if a in rewind_steps:
+                    trained[a] = _take(ens.params, rows)
+                first_mask[a].append(mask[first][i * S].bool().cpu().numpy())
+        frac, per_layer = fraction_remaining(masks[lead], pnames)
+        fractions.append(frac)
+        layer_fractions.append(per_layer)
+
+    stack = lambda d: {a: np.stack(v) for a, v in d.items()}  # noqa: E731
+    return PruningRun(data.name, arms, seeds, np.asarray(fractions), tuple(pnames), np.asarray(layer_fractions),
+                      hist.step, stack(val), stack(test), stack(best_step), stack(first_mask), time.perf_counter() - t0)
+
+
+def layer_rates(factory: Callable, rate: float, output_rate: float) -> dict[str, float]:
+    """``rate`` for every prunable weight but the last (the output layer), which gets ``output_rate``."""
+    names = prunable(list(dict(factory().named_parameters())))
+    return {n: (output_rate if n == names[-1] else rate) for n in names}
+
+
+# ------------------------------------------------------------------------------------------ data and models
+
+
+def mnist1d_split() -> Split:
+    """The MNIST-1D paper's 4 000 training and 1 000 test signals; validation: the 1 000 test signals of an
+    independent draw of the same generator (seed 43), so the test set is the paper's."""
+    data, other = mnist1d(), mnist1d(seed=43)
+    dev = get_device()
+    return Split("MNIST-1D", *(t.to(dev) for t in (data.x_train, data.y_train, other.x_test, other.y_test,
+                                                      data.x_test, data.y_test)))
+
+
+def fashion_split(cfg: LotteryConfig) -> Split:
+    """Fashion-MNIST (the shipped subset, or the full set), images average-pooled by ``cfg.fashion_pool`` and
+    flattened; the last ``cfg.fashion_val`` training images are the validation set."""
+    data = fashion_mnist(full=cfg.fashion_full)
+
+    def prep(x):
+        return (F.avg_pool2d(x, cfg.fashion_pool) if cfg.fashion_pool > 1 else x).flatten(1)
+
+    x, xt, n = prep(data.x_train), prep(data.x_test), len(data.y_train) - cfg.fashion_val
+    dev = get_device()
+    return Split("Fashion-MNIST", *(t.to(dev) for t in (x[:n], data.y_train[:n], x[n:], data.y_train[n:], xt,
+                                                        data.y_test)))
+
+
+def mnist1d_mlp(cfg: LotteryConfig) -> Callable[[], MLP]:
+    """The MLP 40-h-h-10 (h = cfg.mnist_widths) for MNIST-1D."""
+    return lambda: MLP(40, list(cfg.mnist_widths), 10)
+
+
+def fashion_mlp(cfg: LotteryConfig) -> Callable[[], MLP]:
+    """LeNet-300-100 (cfg.fashion_widths) on the pooled, flattened Fashion-MNIST images."""
+    side = 28 // cfg.fashion_pool
+    return lambda: MLP(side * side, list(cfg.fashion_widths), 10)
+
+
+def cnn(cfg: LotteryConfig) -> Callable[[], ConvNet1D]:
+    """The MNIST-1D paper's 1-D CNN with cfg.cnn_channels channels per convolution."""
+    return lambda: ConvNet1D(40, cfg.cnn_channels, 10)
+
+
+def cnn_train_config(cfg: LotteryConfig, eval_every: int | None = None) -> TrainConfig:
+    """SGD with momentum, constant learning rate, no warm-up: the setting in which early training is unstable."""
+    return TrainConfig(steps=cfg.cnn_steps, lr=cfg.cnn_lr, batch_size=cfg.cnn_batch, optimizer="sgd",
+                       momentum=cfg.cnn_momentum, eval_every=eval_every or cfg.cnn_eval_every)
+
+
+@cached
+def imp_mnist1d(cfg: LotteryConfig) -> PruningRun:
+    """IMP with both controls on MNIST-1D, MLP 40-100-100-10, Adam."""
+    factory = mnist1d_mlp(cfg)
+    tc = TrainConfig(steps=cfg.mnist_steps, lr=cfg.mnist_lr, batch_size=cfg.mnist_batch, optimizer="adam",
+                     eval_every=cfg.eval_every)
+    return iterative_pruning(factory, mnist1d_split(), tc, cfg.seeds, cfg.rounds,
+                             layer_rates(factory, cfg.prune_rate, cfg.prune_rate_output))
+
+
+@cached
+def imp_fashion(cfg: LotteryConfig) -> PruningRun:
+    """IMP with both controls on Fashion-MNIST, LeNet-300-100, Adam 1.2e-3, batch 60 (Frankle & Carbin)."""
+    factory = fashion_mlp(cfg)
+    tc = TrainConfig(steps=cfg.fashion_steps, lr=cfg.fashion_lr, batch_size=cfg.fashion_batch, optimizer="adam",
+                     eval_every=cfg.fashion_eval_every)
+    return iterative_pruning(factory, fashion_split(cfg), tc, cfg.seeds, cfg.fashion_rounds,
+                             layer_rates(factory, cfg.prune_rate, cfg.prune_rate_output))
+
+
+@cached
+def imp_rewinding(cfg: LotteryConfig) -> PruningRun:
+    """IMP on the MNIST-1D CNN, rewinding to step 0 against rewinding to step ``cfg.cnn_rewind`` (no controls)."""
+    factory = cnn(cfg)
+    data = replace(mnist1d_split(), name="MNIST-1D, 1-D CNN")
+    return iterative_pruning(factory, data, cnn_train_config(cfg), cfg.seeds, cfg.cnn_rounds,
+                             layer_rates(factory, cfg.prune_rate, cfg.prune_rate_output),
+                             rewind_steps={"rewind to 0": 0, f"rewind to {cfg.cnn_rewind}": cfg.cnn_rewind},
+                             controls=False)
+
+
+# ------------------------------------------------------------------------------------------ instability
+
+
+@dataclass(frozen=True)
+class Instability:
+    """Linear mode connectivity of two copies split at step k (Frankle et al. 2020)."""
+
+    ks: np.ndarray  # (k,)
+    alphas: np.ndarray  # (A,)
+    path_error: np.ndarray  # (k, S, A) test error at (1 - α) θ_1 + α θ_2
+    seconds: float
+
+    @property
+    def instability(self) -> np.ndarray:
+        """(k, S): max error on the path minus the mean of the two endpoints' errors."""
+        e = self.path_error
+        return e.max(-1) - 0.5 * (e[..., 0] + e[..., -1])
+
+
+def error_fn(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Classification error (fraction wrong), as a loss for :func:`dlgen_lib.landscape.batched_loss`."""
+    return (logits.argmax(-1) != y).float().mean()
+
+
+def path_error(factory: Callable, a: Params, b: Params, x: torch.Tensor, y: torch.Tensor, alphas) -> np.ndarray:
+    """(A,) error of the networks (1 - α) a + α b (name -> shape each), evaluated together."""
+    return landscape.batched_loss(factory(), error_fn, x, y, landscape.interpolate(a, b, alphas))
+
+
+@cached
+def instability(cfg: LotteryConfig) -> Instability:
+    """For every seed: train the CNN to each step k of ``cfg.cnn_ks`` (one run), make two copies of that state,
+    train each to step ``cfg.cnn_steps`` with its own data order, and measure the test error along the line
+    between them. For each k, the copies of all seeds train in one ensemble."""
+    t0 = time.perf_counter()
+    data, factory, tc = mnist1d_split(), cnn(cfg), cnn_train_config(cfg)
+    seeds, ks = tuple(cfg.seeds), tuple(cfg.cnn_ks)
+    if max(ks) >= cfg.cnn_steps:
+        raise ValueError(f"cnn_ks {ks} must lie below cnn_steps={cfg.cnn_steps}")
+    saved: dict[int, Params] = {}
+
+    def save(step, ens, hist):
+        if step in ks:
+            saved[step] = {n: p.detach().clone() for n, p in ens.params.items()}
+
+    if max(ks) > 0:
+        every = int(np.gcd.reduce([k for k in ks if k > 0]))
+        parent = TrainConfig(**{**tc.__dict__, "steps": max(ks), "eval_every": every})
+        train_ensemble(factory, seeds, data.x, data.y, parent, callbacks=[save], show_progress=False,
+                       eval_train=False)
+    else:
+        saved[0] = Ensemble.build(factory, seeds, data.x.device).params
+    alphas = np.linspace(0, 1, cfg.cnn_alphas)
+    S = len(seeds)
+    err = np.zeros((len(ks), S, len(alphas)))
+    for i, k in enumerate(ks):  # the 2 S copies split at step k train the remaining T - k steps together
+        model_seeds = list(seeds) * 2
+        data_seeds = [20_000 + 2 * s for s in seeds] + [20_001 + 2 * s for s in seeds]  # every copy its own order
+        ens = rewind(factory, model_seeds, _stack(saved[k], saved[k]))
+        steps = TrainConfig(**{**tc.__dict__, "steps": cfg.cnn_steps - k, "eval_every": cfg.cnn_steps - k})
+        ens, _ = train_ensemble(factory, model_seeds, data.x, data.y, steps, data_seeds=data_seeds, ensemble=ens,
+                                show_progress=False, eval_train=False)
+        for s in range(S):
+            err[i, s] = path_error(factory, {n: p[s] for n, p in ens.params.items()},
+                                   {n: p[S + s] for n, p in ens.params.items()}, data.x_test, data.y_test, alphas)
+    return Instability(np.asarray(ks), alphas, err, time.perf_counter() - t0)
+
+
+# ------------------------------------------------------------------------------------------ mask structure
+
+
+def neighbour_ratio(mask: np.ndarray) -> float:
+    """Local connectivity of a first-layer mask (out, in): P(input i+1 survives | input i survives, same unit),
+    divided by the density. 1 for a random mask; above 1 when survivors come in runs of neighbouring inputs.
+
+    >>> round(neighbour_ratio(np.array([[1, 1, 0, 0], [0, 0, 1, 1]], bool)), 3)  # 2 pairs / 3 survivors / 0.5
+    1.333
+    """
+    m = np.asarray(mask, bool)
+    pairs = (m[:, :-1] & m[:, 1:]).sum()
+    return float(pairs / max(m[:, :-1].sum(), 1) / m.mean())
+
+
+def shuffled_neighbour_ratios(mask: np.ndarray, draws: int = 200, seed: int = 0) -> np.ndarray:
+    """(draws,) :func:`neighbour_ratio` of ``mask`` with each row's survivors moved to random positions: the
+    null distribution of a mask with exactly the same number of connections per unit but no spatial structure."""
+    rng = np.random.default_rng(seed)
+    m = np.asarray(mask, bool)
+    return np.array([neighbour_ratio(rng.permuted(m, axis=1)) for _ in range(draws)])
+
+
+# Frankle & Carbin (2019), LeNet-300-100 on MNIST; Greydanus & Kobak (2020), MNIST-1D lottery-ticket notebook;
+# Frankle et al. (2020), linear mode connectivity
+PAPER = {
+    "lenet_ticket_holds_to": 0.03,  # winning tickets keep the dense accuracy down to ~3 % of the weights
+    "lenet_reinit_degrades_from": 0.21,  # reinitialized tickets lose accuracy from ~21 % on
+    "mnist1d_sparsity": 0.92,
+    "mnist1d_dense": 0.64,
+    "mnist1d_ticket": 0.70,
+    "mnist1d_random": 0.58,
+    "stable_below": 0.02,  # a network is stable when its instability is below 2 %
+}
+
+
+# ------------------------------------------------------------------------------------------ figures
+
+
+ARM_STYLE = {"ticket": ("#0072B2", "o", "winning ticket (rewound to init)"),
+             "reinit": ("#D55E00", "s", "same mask, fresh random weights"),
+             "random": ("#009E73", "^", "random mask, original weights")}
+
+
+def plot_imp(runs: Sequence[PruningRun], paper_mnist1d: bool = True):
+    """Test accuracy at early stopping (a row per run) and the early-stopping step, against the fraction of
+    weights remaining (log axis, decreasing to the right), mean +- std over seeds."""
+    from .plotting import band, figure, percent_axis
+
+    fig, axes = figure(ncols=2, nrows=len(runs), width=4.6, height=3.3)
+    axes = np.atleast_1d(axes).reshape(len(runs), 2)
+    for run, (a, b) in zip(runs, axes):
+        dense_acc = run.early_stop(run.arms[0])[0][0].mean()
+        for arm in run.arms:
+            color, marker, label = ARM_STYLE.get(arm, (None, "o", arm))
+            acc, it = run.early_stop(arm)
+            band(a, run.fraction, acc.T, label=label, color=color, marker=marker)
+            band(b, run.fraction, it.T, label=label, color=color, marker=marker)
+        a.axhline(dense_acc, color="grey", linestyle=":", label="dense network")
+        if paper_mnist1d and run.name == "MNIST-1D":
+            f = 1 - PAPER["mnist1d_sparsity"]
+            for key, color in (("mnist1d_dense", "grey"), ("mnist1d_ticket", "#0072B2"),
+                               ("mnist1d_random", "#009E73")):
+                a.plot([f], [PAPER[key]], "*", color=color, markersize=11, markeredgecolor="k")
+            a.plot([], [], "k*", label="MNIST-1D notebook (92 % sparsity)")
+        for ax in (a, b):
+            _fraction_axis(ax, run.fraction)
+        percent_axis(a)
+        a.set(ylabel="test accuracy at early stopping", title=f"(a) {run.name}: accuracy after pruning")
+        b.set(ylabel="step of best validation accuracy", title=f"(b) {run.name}: early-stopping step")
+        a.legend(fontsize=7)
+    return fig
+
+
+def _fraction_axis(ax, fraction: np.ndarray) -> None:
+    """A log x axis of the fraction of weights remaining, decreasing to the right, ticks in percent."""
+    from matplotlib.ticker import NullFormatter
+
+    from .plotting import percent_axis
+
+    ax.set_xscale("log")
+    ticks = [t for t in (1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01) if fraction.min() * 0.9 <= t <= 1.0]
+    ax.set_xticks(ticks)
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    percent_axis(ax, "x")
+    ax.invert_xaxis()
+    ax.set_xlabel("fraction of weights remaining")
+
+
+def plot_instability(inst: Instability):
+    """(a) test error along the line between the two copies for each split step k (seed mean);
+    (b) instability against k with the 2 % line."""
+    from .plotting import COLORS, band, figure, percent_axis
+
+    fig, (a, b) = figure(ncols=2, width=4.6, height=3.3)
+    for i, (k, color) in enumerate(zip(inst.ks, COLORS)):
+        band(a, inst.alphas, inst.path_error[i], label=f"split at step {k}", color=color)
+    a.set(xlabel="α on the line (1 − α) θ₁ + α θ₂", ylabel="test error", title="(a) error between the two copies")
+    percent_axis(a)
+    a.legend(fontsize=7)
+    x = np.maximum(inst.ks, 1)
+    band(b, x, inst.instability.T, color=COLORS[0], marker="o", label="instability (mean ± std over seeds)")
+    b.axhline(PAPER["stable_below"], color="grey", linestyle=":", label="stable: below 2 %")
+    b.set(xscale="log", xlabel="step k at which the copies split (0 plotted at 1)", ylabel="instability",
+          title="(b) instability against k")
+    percent_axis(b)
+    b.legend(fontsize=7)
+    return fig
+
+
+def plot_masks(run: PruningRun, round_: int):
+    """(a) fraction remaining per layer over the rounds; (b) the first layer's surviving connections of the
+    seed-0 ticket at ``round_`` (units sorted by the centre of their connections), (c) a random mask of the
+    same density."""
+    from .plotting import figure, percent_axis
+
+    fig, (a, b, c) = figure(ncols=3, width=4.0, height=3.3)
+    for j, name in enumerate(run.layer_names):
+        a.plot(np.arange(len(run.fraction)), run.layer_fraction[:, j], marker=".", label=name)
+    a.set(yscale="log", xlabel="pruning round", ylabel="fraction of the layer remaining",
+          title="(a) sparsity per layer")
+    percent_axis(a)
+    a.legend(fontsize=7)
+    for ax, arm, title in ((b, "ticket", "(b) ticket"), (c, "random", "(c) random mask")):
+        m = run.first_mask[arm][round_].astype(float)
+        centre = (m * np.arange(m.shape[1])).sum(1) / np.maximum(m.sum(1), 1)
+        ax.imshow(m[np.argsort(centre)], aspect="auto", cmap="Greys", interpolation="nearest")
+        ax.set(xlabel="input position", ylabel="hidden unit (sorted)",
+               title=f"{title}: first layer, {m.mean():.0%} left")
+        ax.grid(False)
+    return fig

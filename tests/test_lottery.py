@@ -1,0 +1,168 @@
+"""Chapter 6's machinery at the tiny scale: pruning removes exactly the requested smallest survivors, masks keep
+pruned weights at zero through training, rewinding restores the saved state exactly, the interpolation path
+reproduces its endpoints, and the experiments return what their docstrings say."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from dlgen_lib import lottery as lt  # noqa: E402
+from dlgen_lib.config import ConfigError  # noqa: E402
+from dlgen_lib.models import MLP, ConvNet1D, build  # noqa: E402
+from dlgen_lib.train import Ensemble, TrainConfig, train_ensemble  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return lt.lottery_config("tiny")
+
+
+def test_config_scales_and_overrides():
+    small = lt.lottery_config("small")
+    assert len(small.seeds) >= 3 and small.rounds >= 8 and small.prune_rate == 0.2 and small.prune_rate_output == 0.1
+    assert (1 - small.prune_rate) ** small.rounds < 0.10, "the small scale reaches below 10 % of the weights"
+    full = lt.lottery_config("full")
+    assert full.fashion_pool == 1 and full.fashion_full and full.fashion_widths == (300, 100)
+    assert full.fashion_lr == 1.2e-3 and full.fashion_batch == 60 and full.fashion_steps == 50_000
+    assert lt.lottery_config("tiny", rounds=5).rounds == 5
+    for c in (small, full, lt.lottery_config("tiny")):
+        assert 0 in c.cnn_ks and max(c.cnn_ks) < c.cnn_steps and c.cnn_rewind % c.cnn_eval_every == 0
+        assert c.mnist_steps % c.eval_every == 0 and c.fashion_steps % c.fashion_eval_every == 0
+    with pytest.raises(ConfigError):
+        lt.lottery_config("huge")
+
+
+def _reference_prune(w: torch.Tensor, m: torch.Tensor, rate: float) -> torch.Tensor:
+    """Plain-Python reference: drop the round(rate * alive) surviving entries of smallest |w|."""
+    w, m = w.flatten().tolist(), m.flatten().tolist()
+    alive = [i for i, v in enumerate(m) if v]
+    drop = sorted(alive, key=lambda i: abs(w[i]))[: int(round(rate * len(alive)))]
+    return torch.tensor([0.0 if (not m[i] or i in drop) else 1.0 for i in range(len(m))])
+
+
+def test_pruning_removes_exactly_the_smallest_survivors():
+    gen = torch.Generator().manual_seed(0)
+    w = {"a.weight": torch.randn(3, 20, 10, generator=gen), "b.weight": torch.randn(3, 10, 20, generator=gen)}
+    masks = {n: torch.ones_like(t) for n, t in w.items()}
+    rates = {"a.weight": 0.2, "b.weight": 0.1}
+    for _ in range(4):  # several rounds, with already-pruned weights present
+        new = lt.prune_smallest(w, masks, rates)
+        for n, t in w.items():
+            for k in range(3):
+                alive, now = int(masks[n][k].sum()), int(new[n][k].sum())
+                assert alive - now == round(rates[n] * alive), "exactly the requested fraction per layer and model"
+                assert torch.equal(new[n][k].flatten(), _reference_prune(t[k], masks[n][k], rates[n]))
+                assert (new[n][k] <= masks[n][k]).all(), "a pruned weight never comes back"
+                kept, gone = t[k][new[n][k].bool()].abs(), t[k][(masks[n][k] - new[n][k]).bool()].abs()
+                assert kept.min() >= gone.max(), "every removed survivor is smaller than every kept one"
+        masks = new
+    with pytest.raises(ValueError, match="must lie in"):
+        lt.prune_smallest(w, masks, {"a.weight": 1.0, "b.weight": 0.1})
+
+
+def test_random_masks_keep_the_layerwise_counts():
+    masks = lt.prune_smallest({"w": torch.randn(2, 8, 9)}, {"w": torch.ones(2, 8, 9)}, {"w": 0.6})
+    rnd = lt.random_masks(masks, seed=3)
+    assert torch.equal(rnd["w"].sum((1, 2)), masks["w"].sum((1, 2)))
+    assert not torch.equal(rnd["w"], masks["w"])
+    assert torch.equal(lt.random_masks(masks, seed=3)["w"], rnd["w"]), "the seed fixes the draw"
+
+
+def test_pruned_weights_stay_zero_through_training_and_rewinding_is_exact():
+    torch.manual_seed(0)
+    factory = lambda: MLP(6, [8], 3)  # noqa: E731
+    x, y = torch.randn(64, 6), torch.randint(0, 3, (64,))
+    init = Ensemble.build(factory, [0, 1]).params
+    saved = {n: p.clone() for n, p in init.items()}
+    masks = lt.prune_smallest(init, {n: torch.ones_like(init[n]) for n in lt.prunable(list(init))},
+                              {"1.weight": 0.5, "3.weight": 0.3})
+    ens = lt.rewind(factory, [0, 1], saved, masks)
+    for n, m in masks.items():
+        assert torch.equal(ens.params[n], saved[n] * m), "rewinding restores exactly the saved state, masked"
+    assert torch.equal(ens.params["1.bias"], saved["1.bias"]) and ens.params["1.bias"] is not saved["1.bias"]
+    cfg = TrainConfig(steps=30, lr=0.1, batch_size=16, optimizer="adam", eval_every=30)
+    ens, _ = train_ensemble(factory, [0, 1], x, y, cfg, masks=masks, ensemble=ens, show_progress=False)
+    for n, m in masks.items():
+        assert (ens.params[n][m == 0] == 0).all(), "pruned weights stay exactly zero"
+        assert (ens.params[n][m == 1] != saved[n][m == 1]).float().mean() > 0.9, "survivors did train"
+    for k in range(2):  # the stand-alone model k has the masked weights too
+        assert (ens.model(k)[1].weight[masks["1.weight"][k] == 0] == 0).all()
+    assert torch.equal(saved["1.weight"], init["1.weight"]), "training never touched the saved state"
+    # eval_train=False skips only the measurement on the training set, not the training
+    again = lt.rewind(factory, [0, 1], saved, masks)
+    again, hist = train_ensemble(factory, [0, 1], x, y, cfg, x, y, masks=masks, ensemble=again, show_progress=False,
+                                 eval_train=False)
+    assert np.isnan(hist.train_acc).all() and not np.isnan(hist.test_acc).any()
+    for n in ens.params:
+        torch.testing.assert_close(again.params[n], ens.params[n])
+    with pytest.raises(ValueError, match="state has parameters"):
+        lt.rewind(factory, [0, 1], {"1.weight": saved["1.weight"]})
+
+
+def test_interpolation_endpoints_reproduce_the_networks(mnist1d_data):
+    factory = lambda: ConvNet1D(40, 4, 10)  # noqa: E731
+    a, b = (dict(build(factory, s).named_parameters()) for s in (0, 1))
+    x, y = mnist1d_data.x_test[:200], mnist1d_data.y_test[:200]
+    errs = lt.path_error(factory, a, b, x, y, [0.0, 0.5, 1.0])
+    for net, e in ((build(factory, 0), errs[0]), (build(factory, 1), errs[-1])):
+        with torch.no_grad():
+            assert e == pytest.approx((net(x).argmax(-1) != y).float().mean().item(), abs=1e-12)
+    assert lt.neighbour_ratio(np.eye(4, dtype=bool)) == 0.0
+
+
+def test_iterative_pruning_tracks_the_sparsity_and_the_controls(cfg):
+    run = lt.imp_mnist1d(cfg)
+    R, S, E = cfg.rounds + 1, len(cfg.seeds), cfg.mnist_steps // cfg.eval_every + 1
+    assert run.arms == lt.VARIANTS and all(run.val_acc[a].shape == (R, S, E) for a in run.arms)
+    sizes = np.array([40 * 32, 32 * 32, 32 * 10])  # the tiny MLP 40-32-32-10's weight matrices
+    np.testing.assert_allclose(run.fraction, run.layer_fraction @ sizes / sizes.sum())
+    hidden = [0.8 ** r for r in range(R)]
+    assert np.allclose(run.layer_fraction[:, 0], hidden, atol=0.01), "20 % of the survivors per round"
+    assert np.allclose(run.layer_fraction[:, -1], [0.9 ** r for r in range(R)], atol=0.01), "10 % for the output"
+    assert np.all(np.diff(run.fraction) < 0)
+    for a in run.arms:  # round 0 is the dense network, shared by every arm
+        np.testing.assert_array_equal(run.test_acc[a][0], run.test_acc["ticket"][0])
+        assert run.first_mask[a].shape[0] == R
+    # the reinit control has the ticket's mask, the random one the same density elsewhere
+    np.testing.assert_array_equal(run.first_mask["reinit"], run.first_mask["ticket"])
+    assert run.first_mask["random"][-1].sum() == run.first_mask["ticket"][-1].sum()
+    assert not np.array_equal(run.first_mask["random"][-1], run.first_mask["ticket"][-1])
+    acc, step = run.early_stop("ticket")
+    assert acc.shape == (R, S) and set(step.ravel()) <= set(run.step[1:].tolist())
+    at_best = np.take_along_axis(run.val_acc["ticket"], np.searchsorted(run.step, step)[..., None], -1)[..., 0]
+    np.testing.assert_array_equal(at_best, run.val_acc["ticket"][..., 1:].max(-1)), "early stopping: best validation"
+    assert run.at(1.0) == 0 and run.at(0.0001) == R - 1
+
+
+def test_rewinding_and_instability_run(cfg):
+    rw = lt.imp_rewinding(cfg)
+    assert rw.arms == ("rewind to 0", f"rewind to {cfg.cnn_rewind}")
+    assert rw.val_acc[rw.arms[0]].shape[:2] == (cfg.cnn_rounds + 1, len(cfg.seeds))
+    # the arm rewound to step k trains the remaining steps only: no evaluation before k, none missing after
+    late = rw.val_acc[rw.arms[1]][1:]
+    before = rw.step < cfg.cnn_rewind
+    assert np.isnan(late[..., before]).all() and not np.isnan(late[..., ~before]).any()
+    assert (rw.best_step[rw.arms[1]][1:] > cfg.cnn_rewind).all()
+    inst = lt.instability(cfg)
+    assert inst.path_error.shape == (len(cfg.cnn_ks), len(cfg.seeds), cfg.cnn_alphas)
+    assert inst.instability.shape == (len(cfg.cnn_ks), len(cfg.seeds)) and (inst.instability >= 0).all()
+    with pytest.raises(ValueError, match="must be evaluation steps"):
+        lt.imp_rewinding.uncached(lt.lottery_config("tiny", cnn_rewind=7))
+
+
+def _assert_labelled(fig):
+    for ax in fig.axes:
+        assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title(), f"unlabelled panel {ax.get_title()!r}"
+
+
+def test_figures_are_labelled(cfg):
+    run, rw = lt.imp_mnist1d(cfg), lt.imp_rewinding(cfg)
+    for fig in (lt.plot_imp([run, lt.imp_fashion(cfg)]), lt.plot_imp([rw], paper_mnist1d=False),
+                lt.plot_instability(lt.instability(cfg)), lt.plot_masks(run, cfg.rounds)):
+        _assert_labelled(fig)
+    plt.close("all")
