@@ -72,7 +72,7 @@ class LotteryConfig:
     cnn_batch: int = 64
     cnn_ks: tuple[int, ...] = (0, 50, 200, 500)  # instability: copies split at these steps
     cnn_alphas: int = 11  # points on the straight line between the two copies
-    cnn_rounds: int = 6
+    cnn_rounds: int = 5
     cnn_eval_every: int = 100  # (rewind steps must be multiples of it)
     cnn_rewind: int = 200  # IMP with rewinding to this step, against rewinding to step 0
 
