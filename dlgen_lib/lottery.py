@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from . import landscape
 from .cache import cached
@@ -75,6 +76,14 @@ class LotteryConfig:
     cnn_rounds: int = 5
     cnn_eval_every: int = 100  # (rewind steps must be multiples of it)
     cnn_rewind: int = 200  # IMP with rewinding to this step, against rewinding to step 0
+    # Frankle & Carbin's Conv-2/4/6 (CONV_ARCHS) on 28 x 28 Fashion-MNIST images (they used CIFAR-10, which is
+    # not available here), with the paper's optimizer, batch, iterations and conv/FC prune rates; empty: skipped
+    # (the small scale has no budget for them, the full scale runs all three on one GPU)
+    conv_archs: tuple[str, ...] = ()
+    conv_rounds: int = 10
+    conv_width_scale: float = 1.0  # channels and FC widths times this (the tests use tiny networks)
+    conv_steps: int | None = None  # None: the paper's iterations per training run
+    conv_eval_every: int = 1000
 
 
 def lottery_config(scale: str | None = None, **overrides) -> LotteryConfig:
@@ -90,7 +99,8 @@ def lottery_config(scale: str | None = None, **overrides) -> LotteryConfig:
         full=LotteryConfig(seeds=(0, 1, 2, 3, 4), rounds=16, eval_every=100, mnist_steps=4000, fashion_pool=1,
                            fashion_full=True, fashion_val=5000, fashion_steps=50_000, fashion_rounds=16,
                            fashion_eval_every=250, cnn_channels=32, cnn_steps=6000, cnn_eval_every=100,
-                           cnn_ks=(0, 100, 200, 500, 1000, 2000), cnn_alphas=21, cnn_rounds=12, cnn_rewind=500),
+                           cnn_ks=(0, 100, 200, 500, 1000, 2000), cnn_alphas=21, cnn_rounds=12, cnn_rewind=500,
+                           conv_archs=("conv2", "conv4", "conv6")),
         scale=scale)
     return LotteryConfig(**{**base.__dict__, **overrides})
 
@@ -386,6 +396,89 @@ def fashion_mlp(cfg: LotteryConfig) -> Callable[[], MLP]:
 def cnn(cfg: LotteryConfig) -> Callable[[], ConvNet1D]:
     """The MNIST-1D paper's 1-D CNN with cfg.cnn_channels channels per convolution."""
     return lambda: ConvNet1D(40, cfg.cnn_channels, 10)
+
+
+# Frankle & Carbin (2019), Figure 2: 3 x 3 convolutions (a 2 x 2 max-pool after each pair), two FC layers of 256,
+# Adam with batch 60; per-round prune rates of the conv and FC layers (the output layer: prune_rate_output)
+CONV_ARCHS = {
+    "conv2": dict(convs=(64, 64), fc=(256, 256), lr=2e-4, steps=20_000, conv_rate=0.10, fc_rate=0.20),
+    "conv4": dict(convs=(64, 64, 128, 128), fc=(256, 256), lr=3e-4, steps=25_000, conv_rate=0.10, fc_rate=0.20),
+    "conv6": dict(convs=(64, 64, 128, 128, 256, 256), fc=(256, 256), lr=3e-4, steps=30_000, conv_rate=0.15,
+                  fc_rate=0.20),
+}
+
+
+class ConvFC(nn.Sequential):
+    """Frankle & Carbin's Conv-n: pairs of 3 x 3 convolutions (padding 1, ReLU) each followed by a 2 x 2 max-pool,
+    then fully connected ReLU layers and the output layer. Input (N, in_channels, size, size)."""
+
+    def __init__(self, convs: Sequence[int], fc: Sequence[int], in_channels: int = 1, image_size: int = 28,
+                 n_classes: int = 10):
+        if len(convs) % 2:
+            raise ValueError(f"convs={tuple(convs)} must come in pairs (a max-pool follows each pair)")
+        layers: list[nn.Module] = []
+        c, size = in_channels, image_size
+        for i, out in enumerate(convs):
+            layers += [nn.Conv2d(c, out, 3, padding=1), nn.ReLU()]
+            c = out
+            if i % 2:
+                layers.append(nn.MaxPool2d(2))
+                size //= 2
+        layers.append(nn.Flatten())
+        fan_in = c * size * size
+        for width in fc:
+            layers += [nn.Linear(fan_in, width), nn.ReLU()]
+            fan_in = width
+        layers.append(nn.Linear(fan_in, n_classes))
+        super().__init__(*layers)
+
+
+def conv_net(cfg: LotteryConfig, arch: str) -> Callable[[], ConvFC]:
+    """Conv-2, -4 or -6 (``arch`` in CONV_ARCHS) for 28 x 28 grey images, widths times ``cfg.conv_width_scale``."""
+    if arch not in CONV_ARCHS:
+        raise ValueError(f"arch={arch!r} is not one of {', '.join(CONV_ARCHS)}")
+    a = CONV_ARCHS[arch]
+
+    def scale(widths):
+        return [max(1, round(w * cfg.conv_width_scale)) for w in widths]
+    return lambda: ConvFC(scale(a["convs"]), scale(a["fc"]))
+
+
+def conv_rates(factory: Callable, arch: str, output_rate: float) -> dict[str, float]:
+    """The paper's per-round rates: conv kernels at the arch's conv rate, FC weights at its FC rate, and the
+    output layer at ``output_rate``."""
+    a = CONV_ARCHS[arch]
+    net = factory()
+    names = prunable(list(dict(net.named_parameters())))
+    modules = dict(net.named_modules())
+    return {n: output_rate if n == names[-1] else
+            a["conv_rate"] if isinstance(modules[n.rsplit(".", 1)[0]], nn.Conv2d) else a["fc_rate"] for n in names}
+
+
+def fashion_images(cfg: LotteryConfig) -> Split:
+    """Fashion-MNIST as 1 x 28 x 28 images (the subset, or the full set with ``cfg.fashion_full``); the last
+    ``cfg.fashion_val`` training images are the validation set."""
+    data = fashion_mnist(full=cfg.fashion_full)
+    n = len(data.y_train) - cfg.fashion_val
+    dev = get_device()
+    return Split("Fashion-MNIST 28 x 28", *(t.to(dev) for t in (
+        data.x_train[:n], data.y_train[:n], data.x_train[n:], data.y_train[n:], data.x_test, data.y_test)))
+
+
+@cached
+def imp_conv(cfg: LotteryConfig) -> dict[str, PruningRun]:
+    """IMP with both controls for each of ``cfg.conv_archs`` on Fashion-MNIST images, with the paper's settings
+    (Adam, batch 60, its iterations unless ``cfg.conv_steps``); {} when ``cfg.conv_archs`` is empty."""
+    runs = {}
+    split = fashion_images(cfg) if cfg.conv_archs else None
+    for arch in cfg.conv_archs:
+        factory, a = conv_net(cfg, arch), CONV_ARCHS[arch]
+        tc = TrainConfig(steps=cfg.conv_steps or a["steps"], lr=a["lr"], batch_size=60, optimizer="adam",
+                         eval_every=cfg.conv_eval_every)
+        run = iterative_pruning(factory, split, tc, cfg.seeds, cfg.conv_rounds,
+                                conv_rates(factory, arch, cfg.prune_rate_output))
+        runs[arch] = replace(run, name=f"{arch.capitalize()}, {split.name}")
+    return runs
 
 
 def cnn_train_config(cfg: LotteryConfig, eval_every: int | None = None) -> TrainConfig:

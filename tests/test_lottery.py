@@ -166,3 +166,33 @@ def test_figures_are_labelled(cfg):
                 lt.plot_instability(lt.instability(cfg)), lt.plot_masks(run, cfg.rounds)):
         _assert_labelled(fig)
     plt.close("all")
+
+
+@pytest.mark.parametrize("arch, out_side", [("conv2", 14), ("conv4", 7), ("conv6", 3)])
+def test_conv_archs_follow_the_paper(arch, out_side):
+    cfg = lt.lottery_config("tiny")
+    net = lt.conv_net(cfg, arch)()
+    convs = [m for m in net if isinstance(m, torch.nn.Conv2d)]
+    assert [m.out_channels for m in convs] == list(lt.CONV_ARCHS[arch]["convs"])
+    assert net[-1].in_features == 256 and net(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+    first_fc = next(m for m in net if isinstance(m, torch.nn.Linear))
+    assert first_fc.in_features == convs[-1].out_channels * out_side ** 2
+    rates = lt.conv_rates(lt.conv_net(cfg, arch), arch, 0.1)
+    conv_names = [n for n, p in net.named_parameters() if n.endswith("weight") and p.dim() == 4]
+    assert {rates[n] for n in conv_names} == {lt.CONV_ARCHS[arch]["conv_rate"]}
+    assert list(rates.values())[-1] == 0.1 and len(rates) == len(conv_names) + 3
+    with pytest.raises(ValueError, match="conv2"):
+        lt.conv_net(cfg, "conv3")
+
+
+def test_imp_conv_prunes_each_layer_at_its_rate():
+    cfg = lt.lottery_config("tiny", conv_archs=("conv2",), conv_width_scale=1 / 16, conv_steps=8,
+                            conv_eval_every=4, conv_rounds=2, fashion_val=100)
+    assert lt.imp_conv(lt.lottery_config("tiny")) == {}
+    run = lt.imp_conv(cfg)["conv2"]
+    assert run.arms == ("ticket", "reinit", "random") and run.name.startswith("Conv2")
+    conv_keep, fc_keep = 1 - lt.CONV_ARCHS["conv2"]["conv_rate"], 1 - lt.CONV_ARCHS["conv2"]["fc_rate"]
+    first_conv = run.layer_fraction[:, 0]  # 4 x 1 x 3 x 3 = 36 weights: round(0.1 * survivors) per round
+    assert first_conv[0] == 1.0 and first_conv[-1] < 1.0 and first_conv[-1] >= conv_keep ** 2 - 0.05
+    assert run.layer_fraction[-1, 2] == pytest.approx(fc_keep ** 2, abs=0.01)  # the first FC layer
+    assert np.isfinite(run.test_acc["ticket"][..., -1]).all()
