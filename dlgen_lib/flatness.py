@@ -1,5 +1,6 @@
 """Flatness, evidence and information: numbers computed from a trained network's curvature (chapter 4).
 
+* :func:`per_example_grads` -- the (n, P) matrix of per-example gradients (Fisher, gradient-noise covariance);
 * :func:`fisher_trace` -- the trace of the Fisher information of a classifier,
   tr F(θ) = E_x E_{y ~ p_θ(·|x)} ||∇_θ log p_θ(y|x)||², exactly (a sum over the classes) or by sampling labels
   from the model (the estimator Achille et al. 2019 track during training to find critical periods);
@@ -21,34 +22,24 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
-
-def _split(model: nn.Module) -> tuple[dict, dict]:
-    params = {n: p.detach() for n, p in model.named_parameters() if p.requires_grad}
-    rest = {n: p.detach() for n, p in model.named_parameters() if not p.requires_grad}
-    return params, {**rest, **{n: b.detach() for n, b in model.named_buffers()}}
+from .landscape import _eval_mode, _split
 
 
-class _eval_mode:
-    def __init__(self, model: nn.Module):
-        self.model, self.was = model, model.training
-
-    def __enter__(self):
-        self.model.eval()
-
-    def __exit__(self, *exc):
-        self.model.train(self.was)
-
-
-def _per_example_grads(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """(n, P): ∇_θ log p_θ(y_i | x_i) for each example, flattened in the order of ``named_parameters``."""
+def per_example_grads(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 500) -> torch.Tensor:
+    """(n, P): the gradient of the cross-entropy of each example, -∇_θ log p_θ(y_i | x_i), flattened in the order
+    of ``named_parameters``; ``vmap(grad(...))`` over ``chunk`` examples at a time. The model's mode is the
+    caller's (use eval mode for a model with dropout)."""
     params, rest = _split(model)
 
-    def log_p(p, xi, yi):
-        logits = functional_call(model, {**p, **rest}, (xi[None],))
-        return -F.cross_entropy(logits, yi[None])
+    def loss(p, xi, yi):
+        return F.cross_entropy(functional_call(model, {**p, **rest}, (xi[None],)), yi[None])
 
-    g = vmap(grad(log_p), in_dims=(None, 0, 0))(params, x, y)
-    return torch.cat([g[name].reshape(len(x), -1) for name in params], 1)
+    g = vmap(grad(loss), in_dims=(None, 0, 0))
+    rows = []
+    for i in range(0, len(y), chunk):
+        d = g(params, x[i:i + chunk], y[i:i + chunk])
+        rows.append(torch.cat([d[name].reshape(len(d[name]), -1) for name in params], 1))
+    return torch.cat(rows)
 
 
 def _probs(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -83,7 +74,7 @@ def fisher_trace(model: nn.Module, x: torch.Tensor, *, samples: int | None = Non
             else:
                 ys = torch.multinomial(p.cpu().double(), samples, replacement=True, generator=gen).reshape(-1)
                 xs, w = xb.repeat_interleave(samples, 0), torch.full((b * samples,), 1.0 / samples)
-            g2 = _per_example_grads(model, xs, ys.to(x.device)).pow(2).sum(1)
+            g2 = per_example_grads(model, xs, ys.to(x.device)).pow(2).sum(1)
             total += float((w.to(g2) * g2).sum())
     return total / len(x)
 
@@ -93,7 +84,7 @@ def fisher_matrix(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     with _eval_mode(model):
         p = _probs(model, x)
         n, C = p.shape
-        g = _per_example_grads(model, x.repeat_interleave(C, 0), torch.arange(C).repeat(n))  # (n C, P)
+        g = per_example_grads(model, x.repeat_interleave(C, 0), torch.arange(C).repeat(n))  # (n C, P)
         return (g * p.reshape(-1, 1)).T @ g / n
 
 

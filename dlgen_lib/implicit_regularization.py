@@ -9,7 +9,7 @@
   sizes in one ensemble (each model's examples tiled to a common length), for power-law fits (Hestness et al.);
 * :func:`flat_minima` -- SGD minima from several batch sizes and learning rates: top Hessian eigenvalues by
   Lanczos, the Laplace Occam factor and the effective dimensionality (Maddox et al. 2020) against test error;
-  :func:`rescale_layers` -- Dinh et al.'s (2017) function-preserving rescaling;
+  Dinh et al.'s (2017) function-preserving rescaling is :func:`dlgen_lib.landscape.rescale_layers`;
 * :func:`critical_periods` -- a blur deficit removed at different times, with the trace of the Fisher
   information tracked during normal training (Achille et al. 2019).
 
@@ -19,7 +19,6 @@ products, Lanczos) and :mod:`dlgen_lib.flatness` (Fisher trace, Occam factor, ef
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass
 
@@ -33,7 +32,7 @@ from . import flatness
 from .cache import cached
 from .config import by_scale, get_device
 from .data import Dataset, corrupt_labels, mnist1d
-from .landscape import HVP, lanczos_top_eigs
+from .landscape import HVP, lanczos_top_eigs, top_eigenvalue
 from .memorization import validation_bound
 from .models import MLP, ConvNet1D, build, param_count
 from .train import Ensemble, TrainConfig, train_ensemble
@@ -251,13 +250,6 @@ def _data(cfg: ImplicitRegConfig) -> Dataset:
 
 def _noisy(labels: torch.Tensor, p: float, seed: int) -> torch.Tensor:
     return corrupt_labels(labels, p, N_CLASSES, seed=seed).labels
-
-
-def top_eigenvalue(model: nn.Module, x: torch.Tensor, y: torch.Tensor, iters: int = 20, seed: int = 0) -> float:
-    """The largest eigenvalue of the Hessian of the mean cross-entropy on (x, y) at the model's weights
-    (Lanczos on Hessian-vector products, :mod:`dlgen_lib.landscape`)."""
-    op = HVP(model, F.cross_entropy, x, y)
-    return float(lanczos_top_eigs(op, op.P, k=1, iters=min(iters, op.P), seed=seed)[0])
 
 
 def _specs(cfg: ImplicitRegConfig) -> list[RunSpec]:
@@ -500,23 +492,6 @@ def flat_minima(cfg: ImplicitRegConfig) -> FlatMinima:
     a = {k: np.asarray(v) for k, v in rows.items()}
     return FlatMinima(a["B"], a["lr"], a["seed"], a["eigs"], a["train"], a["test"], a["loss"], cfg.flat_z,
                       time.perf_counter() - t0)
-
-
-def rescale_layers(model: nn.Sequential, alpha: float) -> nn.Sequential:
-    """Dinh et al.'s (2017) reparameterization of a ReLU MLP: the first Linear layer (weight and bias) times
-    alpha, the second Linear layer's weight divided by alpha. relu(alpha z) = alpha relu(z) for alpha > 0, so the
-    function is unchanged, while the curvature in the first layer's directions scales by 1/alpha²."""
-    if alpha <= 0:
-        raise ValueError(f"alpha={alpha} must be positive (ReLU is only positively homogeneous)")
-    net = copy.deepcopy(model)
-    linears = [m for m in net if isinstance(m, nn.Linear)]
-    if len(linears) < 2:
-        raise ValueError("rescale_layers needs at least two Linear layers")
-    with torch.no_grad():
-        linears[0].weight.mul_(alpha)
-        linears[0].bias.mul_(alpha)
-        linears[1].weight.div_(alpha)
-    return net
 
 
 # ------------------------------------------------------------------------------------------ critical periods

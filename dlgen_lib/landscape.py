@@ -3,8 +3,9 @@
 * θ (P,), the trainable parameters as one vector: :func:`flat_params`, :func:`unflatten_params`,
   :func:`set_flat_params`.
 * Curvature of L(θ): :class:`HVP` (v ↦ ∇²L(θ) v with ``torch.func``), :func:`exact_hessian` (small nets),
-  :func:`power_iteration`, :func:`lanczos_top_eigs`, :func:`hutchinson_trace`, :func:`spectral_density` -- the
-  toolkit of PyHessian (Yao et al. 2020) -- and :func:`hessian_index` (Dauphin et al. 2014).
+  :func:`power_iteration`, :func:`lanczos_top_eigs`, :func:`top_eigenvalue`, :func:`hutchinson_trace`,
+  :func:`spectral_density` -- the toolkit of PyHessian (Yao et al. 2020) -- :func:`hessian_index` (Dauphin et
+  al. 2014), and :func:`rescale_layers` (Dinh et al. 2017: the same function, another curvature).
 * Pictures and paths: :func:`random_direction` (filter normalization, Li et al. 2018), :func:`slice_1d`,
   :func:`slice_2d`, :func:`interpolate` (Goodfellow et al. 2015), :func:`bezier_point` (Garipov et al. 2018),
   :func:`batched_loss` (many parameter sets evaluated at once, as an ensemble, with ``vmap``).
@@ -16,6 +17,7 @@ probes on the CPU from ``seed`` and keep their Krylov vectors in float64 unless 
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +27,7 @@ from functools import partial
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad, jvp, vmap
 
@@ -327,6 +330,33 @@ def spectral_density(hvp_fn: HVPFn, P: int, iters: int = 80, probes: int = 1, se
     gauss = np.exp(-0.5 * ((grid[:, None] - nodes.reshape(1, -1)) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
     density = gauss @ weights.reshape(-1) / probes  # (G,)
     return SpectralDensity(grid, density, nodes, weights, float(sigma))
+
+
+def top_eigenvalue(model: nn.Module, x: torch.Tensor, y: torch.Tensor, iters: int = 40, seed: int = 0,
+                   loss_fn: LossFn = F.cross_entropy) -> float:
+    """λ_max of the Hessian of ``loss_fn`` (the mean cross-entropy by default) on (x, y) at the model's weights:
+    Lanczos (at most ``iters`` steps, never more than P) on the Hessian-vector products of :class:`HVP`."""
+    op = HVP(model, loss_fn, x, y)
+    return float(lanczos_top_eigs(op, op.P, k=1, iters=min(iters, op.P), seed=seed)[0])
+
+
+def rescale_layers(model: nn.Sequential, alpha: float, layer: int = 0) -> nn.Sequential:
+    """Dinh et al.'s (2017) reparameterization of a ReLU MLP: a copy with the ``layer``-th Linear layer (weight
+    and bias) times alpha and the next Linear layer's weight divided by alpha. relu(alpha z) = alpha relu(z) for
+    alpha > 0, so the function is unchanged, while the curvature along the first layer's weights scales by
+    1/alpha² and along the second's by alpha²."""
+    if alpha <= 0:
+        raise ValueError(f"alpha={alpha} must be positive (ReLU is only positively homogeneous)")
+    net = copy.deepcopy(model)
+    linears = [m for m in net if isinstance(m, nn.Linear)]
+    if not 0 <= layer < len(linears) - 1:
+        raise ValueError(f"layer={layer}: rescaling needs Linear layers {layer} and {layer + 1}, the network has "
+                         f"{len(linears)}")
+    with torch.no_grad():
+        linears[layer].weight.mul_(alpha)
+        linears[layer].bias.mul_(alpha)
+        linears[layer + 1].weight.div_(alpha)
+    return net
 
 
 def hessian_index(H: torch.Tensor, tol: float | None = None) -> float:

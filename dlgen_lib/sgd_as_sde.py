@@ -19,7 +19,6 @@ The numerical cores are :mod:`dlgen_lib.sde` (replicas, closed forms) and :mod:`
 
 from __future__ import annotations
 
-import copy
 import functools
 import time
 from collections.abc import Iterator
@@ -29,14 +28,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
-from torch.func import functional_call, grad, vmap
 
 from . import landscape as ls
 from . import sde
 from .cache import cached
 from .config import by_scale
 from .data import mnist1d
+from .flatness import per_example_grads
 from .models import MLP
 from .train import TrainConfig, train_ensemble
 
@@ -371,24 +369,6 @@ class Sharpness:
     small_state: dict  # the state_dict of small-batch model 0 (for the noise geometry)
 
 
-def rescale(model: MLP, alpha: float, layer: int = 0) -> MLP:
-    """Dinh et al.'s reparameterization: the ``layer``-th Linear (weight and bias) times α, the next Linear's weight
-    times 1/α. ReLU is positively homogeneous, so for α > 0 the function is unchanged."""
-    out = copy.deepcopy(model)
-    linears = [m for m in out if isinstance(m, nn.Linear)]
-    with torch.no_grad():
-        linears[layer].weight.mul_(alpha)
-        linears[layer].bias.mul_(alpha)
-        linears[layer + 1].weight.div_(alpha)
-    return out
-
-
-def top_eigenvalue(model: nn.Module, x: torch.Tensor, y: torch.Tensor, iters: int = 40, seed: int = 0) -> float:
-    """λ_max of the Hessian of the mean cross-entropy on (x, y), by Lanczos on Hessian-vector products."""
-    op = ls.HVP(model, F.cross_entropy, x, y)
-    return float(ls.lanczos_top_eigs(op, op.P, k=1, iters=iters, seed=seed)[0])
-
-
 @cached
 @single_threaded
 def sharpness(cfg: SgdAsSdeConfig) -> Sharpness:
@@ -399,19 +379,19 @@ def sharpness(cfg: SgdAsSdeConfig) -> Sharpness:
         ens, hist = train_ensemble(lambda: mlp(cfg.hidden), cfg.sharp_seeds, data.x_train, data.y_train, tc,
                                    data.x_test, data.y_test, desc=f"B = {b}")
         nets = [ens.model(k) for k in range(ens.size)]
-        lams.append([top_eigenvalue(m, data.x_train, data.y_train, cfg.sharp_iters) for m in nets])
+        lams.append([ls.top_eigenvalue(m, data.x_train, data.y_train, cfg.sharp_iters) for m in nets])
         accs.append(hist.test_acc[:, -1]), losses.append(hist.train_loss[:, -1]), models.append(nets)
     base = models[0][0]
     lam_a, acc_a, change = [], [], []
     with torch.no_grad():
         ref = base.double()(data.x_test.double())
         for a in cfg.dinh_alphas:
-            net = rescale(base.double(), a)
+            net = ls.rescale_layers(base.double(), a)
             out = net(data.x_test.double())
             change.append(float((out - ref).abs().max()))
             acc_a.append(float((out.argmax(1) == data.y_test).float().mean()))
             with torch.enable_grad():
-                lam_a.append(top_eigenvalue(net, data.x_train.double(), data.y_train, cfg.sharp_iters))
+                lam_a.append(ls.top_eigenvalue(net, data.x_train.double(), data.y_train, cfg.sharp_iters))
     base.float()
     return Sharpness((cfg.sharp_small_batch, cfg.sharp_large_batch), cfg.sharp_lr, np.asarray(lams), np.asarray(accs),
                      np.asarray(losses), np.asarray(cfg.dinh_alphas), np.asarray(lam_a), np.asarray(acc_a),
@@ -434,21 +414,6 @@ class NoiseGeometry:
     captured: float  # share of tr Σ in the span of the top-k Hessian eigenvectors
     captured_random: float  # the same for k random directions (expected k / P)
     noise_in_hessian: np.ndarray  # (k,) share of each top noise eigenvector inside the top-k Hessian span
-
-
-def per_example_grads(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 500) -> torch.Tensor:
-    """(M, P) gradients of the cross-entropy of each example, by ``vmap(grad(...))`` over examples."""
-    params = {k: v.detach() for k, v in model.named_parameters()}
-
-    def one(p, xi, yi):
-        return F.cross_entropy(functional_call(model, p, (xi[None],)), yi[None])
-
-    g = vmap(grad(one), in_dims=(None, 0, 0))
-    rows = []
-    for i in range(0, len(y), chunk):
-        d = g(params, x[i:i + chunk], y[i:i + chunk])
-        rows.append(torch.cat([d[k].flatten(1) for k in params], 1))
-    return torch.cat(rows)
 
 
 @cached

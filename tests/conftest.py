@@ -39,3 +39,16 @@ def dlgen_env(monkeypatch: pytest.MonkeyPatch, session_cache_dir: Path) -> None:
 def mnist1d_data() -> dlgen_lib.Dataset:
     """The paper's MNIST-1D (4 000 / 1 000), generated once per session (about 3 s)."""
     return dlgen_lib.mnist1d()
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a module of tests on tiny tensors (1-D replica clouds, small MLPs): there a second
+    thread only adds synchronization, and on a loaded 2-core machine it stalls. Restored afterwards. Use it with
+    ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -75,3 +75,13 @@ def test_early_stopping_index():
         flatness.early_stopping_index([0.1, np.nan])
     with pytest.raises(ValueError, match="shape"):
         flatness.early_stopping_index(np.zeros((2, 2, 2)))
+
+
+def test_per_example_grads_match_autograd():
+    net, x = _tiny_net(2), torch.randn(6, 3, dtype=torch.float64)
+    y = torch.tensor([0, 1, 2, 0, 1, 2])
+    G = flatness.per_example_grads(net, x, y, chunk=4)  # two chunks
+    for i in range(6):
+        net.zero_grad()
+        F.cross_entropy(net(x[i:i + 1]), y[i:i + 1]).backward()
+        assert torch.allclose(G[i], torch.cat([p.grad.flatten() for p in net.parameters()]), atol=1e-12)

@@ -290,3 +290,26 @@ def test_bad_arguments(problem):
         ls.lanczos_top_eigs(lambda v: H @ v, 26, k=30, iters=40)
     with pytest.raises(ValueError, match="samples"):
         ls.hutchinson_trace(lambda v: H @ v, 26, samples=1)
+
+
+def test_top_eigenvalue_matches_the_exact_hessian():
+    net = dl.build(lambda: dl.MLP(4, [5], 3), seed=1).double()
+    x = torch.randn(20, 4, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    y = torch.arange(20) % 3
+    H = ls.exact_hessian(net, F.cross_entropy, x, y)
+    exact = float(torch.linalg.eigvalsh(H)[-1])
+    assert abs(ls.top_eigenvalue(net, x, y, iters=10 ** 6) - exact) < 1e-8  # iters capped at P
+
+
+@pytest.mark.parametrize("alpha", [0.01, 0.5, 7.0])
+def test_dinh_rescaling_keeps_the_function(alpha):
+    net = dl.build(lambda: dl.MLP(6, [8, 8], 4), seed=0).double()
+    x = torch.randn(30, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    for layer in (0, 1):
+        out = ls.rescale_layers(net, alpha, layer)
+        assert torch.allclose(out(x), net(x), rtol=1e-12, atol=1e-12)
+        assert not torch.allclose(out[1 + 2 * layer].weight, net[1 + 2 * layer].weight)
+    with pytest.raises(ValueError, match="positive"):
+        ls.rescale_layers(net, -1.0)
+    with pytest.raises(ValueError, match="layer=2"):
+        ls.rescale_layers(net, 2.0, layer=2)

@@ -15,13 +15,7 @@ from dlgen_lib import sde
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These tensors are small (R x B): one thread is faster than two fighting over a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # small tensors: see conftest.one_thread
 
 
 def _stationary_var(loss, lr, batch_size, *, burn=100, every=25, snapshots=10, replicas=4000, seed=0,

@@ -10,13 +10,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
-from dlgen_lib import landscape as ls  # noqa: E402
 from dlgen_lib import sde  # noqa: E402
 from dlgen_lib import sgd_as_sde as ch  # noqa: E402
 from dlgen_lib.config import ConfigError  # noqa: E402
-from dlgen_lib.models import MLP, build  # noqa: E402
 
 F64 = torch.float64
 
@@ -26,12 +23,7 @@ def cfg():
     return ch.sgd_as_sde_config("tiny")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # small tensors: see conftest.one_thread
 
 
 def test_config_scales_and_overrides():
@@ -118,37 +110,6 @@ def test_smoothing_tracks_sgd_mean_for_wide_kernels(cfg):
     rms_gd = np.sqrt(((s.sgd_mean - s.gd) ** 2).mean(1))
     assert rms_s[0] < 0.3 * rms_gd[0]  # B = 1: the widest kernel
     assert abs(s.gd[-1] - s.theta0) < 0.5  # GD on L stops in a dimple near the start
-
-
-def test_per_example_grads_match_autograd():
-    net = build(lambda: MLP(5, [4], 3), seed=0)
-    x, y = torch.randn(6, 5, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 1, 2, 0, 1, 2])
-    G = ch.per_example_grads(net, x, y, chunk=4)
-    for i in (0, 5):
-        net.zero_grad()
-        F.cross_entropy(net(x[i:i + 1]), y[i:i + 1]).backward()
-        ref = torch.cat([p.grad.flatten() for p in net.parameters()])
-        assert torch.allclose(G[i], ref, atol=1e-6)
-
-
-def test_hvp_and_top_eigenvalue_match_exact_hessian():
-    net = build(lambda: MLP(4, [5], 3), seed=1).double()
-    x = torch.randn(20, 4, generator=torch.Generator().manual_seed(2), dtype=F64)
-    y = torch.arange(20) % 3
-    H = ls.exact_hessian(net, F.cross_entropy, x, y)
-    v = torch.randn(H.shape[0], generator=torch.Generator().manual_seed(3), dtype=F64)
-    assert torch.allclose(ls.hvp(net, F.cross_entropy, x, y, v), H @ v, atol=1e-10)
-    assert abs(ch.top_eigenvalue(net, x, y, iters=H.shape[0]) - float(torch.linalg.eigvalsh(H)[-1])) < 1e-8
-
-
-@pytest.mark.parametrize("alpha", [0.01, 0.5, 7.0])
-def test_dinh_rescaling_keeps_the_function(alpha):
-    net = build(lambda: MLP(6, [8, 8], 4), seed=0).double()
-    x = torch.randn(30, 6, dtype=F64, generator=torch.Generator().manual_seed(0))
-    for layer in (0, 1):
-        out = ch.rescale(net, alpha, layer)
-        assert torch.allclose(out(x), net(x), rtol=1e-12, atol=1e-12)
-        assert not torch.allclose(out[1 + 2 * layer].weight, net[1 + 2 * layer].weight)
 
 
 def test_sharpness_and_noise_geometry(cfg):
