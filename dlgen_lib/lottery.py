@@ -241,6 +241,30 @@ class PruningRun:
         """The round whose fraction remaining is closest to ``fraction`` (in log scale)."""
         return int(np.argmin(np.abs(np.log(self.fraction) - np.log(fraction))))
 
+    def keeping(self, fraction: float) -> int:
+        """The sparsest round that still keeps at least ``fraction`` of the weights."""
+        return int(np.flatnonzero(self.fraction >= fraction).max())
+
+    def accuracy(self) -> tuple[dict[str, np.ndarray], float]:
+        """Test accuracy at early stopping per arm, (R + 1, S), and the dense networks' mean (round 0)."""
+        acc = {a: self.early_stop(a)[0] for a in self.arms}
+        return acc, float(acc[self.arms[0]][0].mean())
+
+    def mean_stop_step(self, rounds) -> dict[str, float]:
+        """Per arm, the early-stopping step averaged over the given rounds and the seeds."""
+        return {a: float(self.early_stop(a)[1][rounds].mean()) for a in self.arms}
+
+
+def paired_gap(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Mean over seeds of a - b (S,) and its standard error: paired, since a ticket and its controls (or two arms)
+    share each seed's data order.
+
+    >>> [round(v, 6) for v in paired_gap(np.array([0.6, 0.9, 0.8]), np.array([0.5, 0.6, 0.7]))]
+    [0.166667, 0.066667]
+    """
+    d = np.asarray(a, float) - np.asarray(b, float)
+    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
+
 
 def _first_layer(names: Sequence[str]) -> str:
     return prunable(names)[0]

@@ -196,3 +196,16 @@ def test_imp_conv_prunes_each_layer_at_its_rate():
     assert first_conv[0] == 1.0 and first_conv[-1] < 1.0 and first_conv[-1] >= conv_keep ** 2 - 0.05
     assert run.layer_fraction[-1, 2] == pytest.approx(fc_keep ** 2, abs=0.01)  # the first FC layer
     assert np.isfinite(run.test_acc["ticket"][..., -1]).all()
+
+
+def test_run_summaries():
+    acc = {"ticket": np.array([[0.6, 0.7], [0.65, 0.75], [0.5, 0.6]]), "reinit": np.zeros((3, 2))}
+    steps = {"ticket": np.array([[100, 200], [300, 400], [500, 600]]), "reinit": np.zeros((3, 2))}
+    run = lt.PruningRun("toy", ("ticket", "reinit"), (0, 1), np.array([1.0, 0.5, 0.15]), ("w",),
+                        np.ones((3, 1)), np.arange(3), {}, acc, steps, {}, 0.0)
+    got, dense = run.accuracy()
+    assert got["ticket"] is acc["ticket"] and dense == pytest.approx(0.65)
+    assert run.keeping(0.2) == 1 and run.keeping(0.1) == 2 and run.keeping(1.0) == 0
+    assert run.mean_stop_step([1, 2])["ticket"] == pytest.approx(450.0)
+    gap, se = lt.paired_gap(np.array([0.6, 0.9, 0.8]), np.array([0.5, 0.6, 0.7]))
+    assert gap == pytest.approx(1 / 6) and se == pytest.approx(np.std([0.1, 0.3, 0.1], ddof=1) / np.sqrt(3))
