@@ -150,9 +150,19 @@ def test_rewinding_and_instability_run(cfg):
     assert (rw.best_step[rw.arms[1]][1:] > cfg.cnn_rewind).all()
     inst = lt.instability(cfg)
     assert inst.path_error.shape == (len(cfg.cnn_ks), len(cfg.seeds), cfg.cnn_alphas)
-    assert inst.instability.shape == (len(cfg.cnn_ks), len(cfg.seeds)) and (inst.instability >= 0).all()
+    assert inst.instability.shape == (len(cfg.cnn_ks), len(cfg.seeds))
+    assert ((inst.path_error >= 0) & (inst.path_error <= 1)).all()
+    # the two copies of a split train on different data orders, so they end as different networks
+    assert (inst.path_error[..., 0] != inst.path_error[..., -1]).any(), "both copies saw the same data order"
     with pytest.raises(ValueError, match="must be evaluation steps"):
         lt.imp_rewinding.uncached(lt.lottery_config("tiny", cnn_rewind=7))
+
+
+def test_instability_is_the_path_maximum_above_the_mean_endpoint():
+    # seed 0 has a barrier on the path, seed 1 a path that never rises above its worse endpoint
+    path = np.array([[[0.10, 0.30, 0.50, 0.20, 0.12], [0.20, 0.18, 0.15, 0.12, 0.10]]])
+    inst = lt.Instability(ks=np.array([0]), alphas=np.linspace(0, 1, 5), path_error=path, seconds=0.0)
+    np.testing.assert_allclose(inst.instability, [[0.50 - 0.11, 0.20 - 0.15]])
 
 
 def _assert_labelled(fig):
