@@ -27,15 +27,16 @@ One module per concept; the chapters import what they need from here:
 * :mod:`~dlgen_lib.flatness` -- the Fisher information trace (exact and sampled), the Occam factor, effective
   dimensionality, the early-stopping index; :mod:`~dlgen_lib.implicit_regularization` -- chapter 4's
   experiments and figures;
-* :mod:`~dlgen_lib.lottery` -- chapter 6: magnitude pruning per layer, rewinding, iterative pruning with its
-  controls trained as one masked ensemble, instability along the line between two copies.
+* :mod:`~dlgen_lib.pruning` -- magnitude pruning per layer, random masks, rewinding, iterative pruning with its
+  controls trained as one masked ensemble, mask locality; :mod:`~dlgen_lib.lottery` -- chapter 6's experiments
+  (tickets, Conv-2/4/6, rewinding, instability along the line between two copies) and figures.
 
 Importing the library loads no data, seeds nothing and changes no global state.
 """
 
 __version__ = "0.1.0"
 
-from . import checks, fits, flatness, kernels, landscape, plotting, random_features, sde, sweeps, widgets  # noqa: E402
+from . import checks, fits, flatness, kernels, landscape, plotting, pruning, random_features, sde, sweeps, widgets  # noqa: E402
 from .cache import CacheWarning, cache_dir, cached, clear_cache  # noqa: E402
 from .checks import ClaimError, check, check_close  # noqa: E402
 from .config import (  # noqa: E402
@@ -61,8 +62,8 @@ from .models import MLP, ConvNet1D, ConvNet2D, build, param_count  # noqa: E402
 from .train import Ensemble, History, TrainConfig, train, train_ensemble  # noqa: E402
 
 __all__ = [
-    "__version__", "checks", "fits", "flatness", "kernels", "landscape", "plotting", "random_features", "sde", "sweeps",
-    "widgets",
+    "__version__", "checks", "fits", "flatness", "kernels", "landscape", "plotting", "pruning", "random_features",
+    "sde", "sweeps", "widgets",
     "SCALES", "ConfigError", "by_scale", "get_device", "get_scale", "get_threads", "progress",
     "setup_torch", "usable_cpus", "DataNotFoundError", "Dataset", "corrupt_labels", "fashion_mnist", "mnist1d",
     "randomize_inputs", "MLP", "ConvNet1D", "ConvNet2D", "build", "param_count", "Ensemble", "History",
