@@ -42,11 +42,16 @@ class CacheWarning(UserWarning):
 
 @functools.lru_cache(maxsize=1)
 def library_fingerprint() -> str:
-    """SHA-256 (first 12 hex digits) of the library's source files: any edit of the library, even without a
-    version bump, gives a fresh cache folder, so a cached result always comes from the code that is here."""
+    """SHA-256 (first 12 hex digits) of the library's source files, subpackages included: any edit of the
+    library, even without a version bump, gives a fresh cache folder, so a cached result always comes from the
+    code that is here."""
+    return _source_digest(Path(__file__).parent)
+
+
+def _source_digest(root: Path) -> str:
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
 
 

@@ -1,4 +1,5 @@
-"""The models of the course: an MLP of any widths, the MNIST-1D 1-D CNN and a small 2-D CNN.
+"""The models of the course: an MLP of any widths, the MNIST-1D 1-D CNN and a small 2-D CNN, and two noise layers
+whose strength is a buffer, so each model of an ensemble can have its own (:class:`InputNoise`, :class:`RateDropout`).
 
 Models are built by :func:`build`, which takes a ``seed`` and draws the initial weights from it without
 touching torch's global random state, so that "model k of an ensemble" and "the k-th separate run" start
@@ -92,3 +93,37 @@ def build(factory: Callable[[], nn.Module], seed: int) -> nn.Module:
 def param_count(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+# ------------------------------------------------------------------------------------------ noise layers
+
+
+class InputNoise(nn.Module):
+    """x + σ ε with ε ~ N(0, I) fresh at every call, in training mode only; the identity in eval mode (as
+    ``nn.Dropout``). σ is a buffer, so an ensemble can give each model its own (Bishop 1995: training with
+    input noise is, to first order, a Tikhonov penalty on the input gradient)."""
+
+    def __init__(self, sigma: float = 0.0):
+        super().__init__()
+        if sigma < 0:
+            raise ValueError(f"sigma={sigma} must be >= 0")
+        self.register_buffer("sigma", torch.tensor(float(sigma)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.sigma * torch.randn_like(x) if self.training else x
+
+
+class RateDropout(nn.Module):
+    """Inverted dropout whose rate p is a buffer (one per model of an ensemble): in training mode each unit is
+    zeroed with probability p and the others scaled by 1/(1 - p); the identity in eval mode."""
+
+    def __init__(self, p: float = 0.0):
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout rate p={p} must lie in [0, 1)")
+        self.register_buffer("p", torch.tensor(float(p)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return x
+        return x * (torch.rand_like(x) >= self.p) / (1.0 - self.p)

@@ -26,6 +26,25 @@ import torch
 
 from .train import Ensemble, TrainConfig, train_ensemble
 
+__all__ = [
+    "Params",
+    "VARIANTS",
+    "FRESH_SEED",
+    "prunable",
+    "prune_smallest",
+    "random_masks",
+    "rewind",
+    "fraction_remaining",
+    "stack_states",
+    "Split",
+    "PruningRun",
+    "paired_gap",
+    "iterative_pruning",
+    "layer_rates",
+    "neighbour_ratio",
+    "shuffled_neighbour_ratios",
+]
+
 Params = dict[str, torch.Tensor]  # name -> (K, *shape), stacked over the models of an ensemble
 VARIANTS = ("ticket", "reinit", "random")  # the winning ticket and its two controls
 FRESH_SEED = 1000  # the reinit control of seed s draws its weights from seed s + FRESH_SEED

@@ -44,11 +44,9 @@ def mnist1d_data() -> dlgen_lib.Dataset:
 @pytest.fixture(scope="module")
 def one_thread():
     """One torch thread for a module of tests on tiny tensors (1-D replica clouds, small MLPs): there a second
-    thread only adds synchronization, and on a loaded 2-core machine it stalls. Restored afterwards. Use it with
-    ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
-    import torch
+    thread only adds synchronization, and on a loaded 2-core machine it stalls (:func:`dlgen_lib.config.one_thread`).
+    Use it with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    from dlgen_lib.config import one_thread as single
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with single():
+        yield

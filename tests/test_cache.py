@@ -190,6 +190,17 @@ def test_changed_library_source_gets_another_folder(cache, monkeypatch):
     assert cache_dir() != old and cache_dir().name.endswith("-0123456789ab")
 
 
+def test_fingerprint_covers_the_chapter_subpackages(tmp_path):
+    lib = tmp_path / "lib"
+    (lib / "chapter").mkdir(parents=True)
+    (lib / "core.py").write_text("x = 1\n")
+    (lib / "chapter" / "experiments.py").write_text("steps = 100\n")
+    before = cache_module._source_digest(lib)
+    (lib / "chapter" / "experiments.py").write_text("steps = 200\n")
+    assert cache_module._source_digest(lib) != before, "an edit inside a subpackage must give a fresh folder"
+    assert cache_module._source_digest(lib) == cache_module._source_digest(lib)
+
+
 def test_default_location_follows_xdg(tmp_path, monkeypatch):
     monkeypatch.delenv("DLGEN_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))

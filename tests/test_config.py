@@ -207,3 +207,23 @@ def test_import_changes_no_global_state():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_one_thread_restores_the_callers_thread_count():
+    import torch
+
+    from dlgen_lib.config import one_thread, single_threaded
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with one_thread():
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        seen = single_threaded(torch.get_num_threads)()
+        assert seen == 1 and torch.get_num_threads() == 2
+        with pytest.raises(RuntimeError), one_thread():
+            raise RuntimeError("an experiment failed")
+        assert torch.get_num_threads() == 2, "restored after an error too"
+    finally:
+        torch.set_num_threads(before)

@@ -12,7 +12,7 @@ import dlgen_lib
 
 matplotlib.use("Agg")
 
-MODULES = sorted(m.name for m in pkgutil.iter_modules(dlgen_lib.__path__, "dlgen_lib."))
+MODULES = sorted(m.name for m in pkgutil.walk_packages(dlgen_lib.__path__, "dlgen_lib."))
 
 
 @pytest.mark.parametrize("name", MODULES)

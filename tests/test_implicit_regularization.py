@@ -46,31 +46,6 @@ def test_config_scales_and_overrides():
 # ------------------------------------------------------------------------------------------ layers
 
 
-def test_input_noise_is_identity_in_eval_and_noisy_in_training():
-    layer = ir.InputNoise(0.5)
-    x = torch.randn(2000, 40)
-    assert torch.equal(layer.eval()(x), x)
-    torch.manual_seed(0)
-    diff = layer.train()(x) - x
-    assert diff.std().item() == pytest.approx(0.5, rel=0.02) and abs(diff.mean().item()) < 0.01
-    assert torch.equal(ir.InputNoise(0.0).train()(x), x)
-    with pytest.raises(ValueError, match="sigma"):
-        ir.InputNoise(-1.0)
-
-
-def test_rate_dropout_is_identity_in_eval_and_unbiased_in_training():
-    layer = ir.RateDropout(0.3)
-    x = torch.ones(100_000)
-    assert torch.equal(layer.eval()(x), x)
-    torch.manual_seed(0)
-    out = layer.train()(x)
-    assert (out == 0).float().mean().item() == pytest.approx(0.3, abs=0.01)
-    assert out.mean().item() == pytest.approx(1.0, abs=0.01)
-    assert torch.equal(ir.RateDropout(0.0).train()(x), x)
-    with pytest.raises(ValueError, match="dropout rate"):
-        ir.RateDropout(1.0)
-
-
 def test_regularized_mlp_matches_the_plain_mlp_without_noise():
     plain, reg = build(lambda: MLP(40, [16, 16], 10), 3), build(lambda: ir.regularized_mlp(16, 0.7, 0.4), 3)
     x = torch.randn(50, 40)

@@ -1,11 +1,11 @@
-"""dlgen_lib.models: parameter counts against closed forms, output shapes, seeded construction."""
+"""dlgen_lib.models: parameter counts against closed forms, output shapes, seeded construction, the noise layers."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from dlgen_lib.models import MLP, ConvNet1D, ConvNet2D, build, param_count
+from dlgen_lib.models import MLP, ConvNet1D, ConvNet2D, InputNoise, RateDropout, build, param_count
 
 
 def _mlp_params(in_features: int, widths: list[int], n_classes: int) -> int:
@@ -123,3 +123,28 @@ def test_convnet2d_shapes(channels):
 def test_convnet2d_color_input():
     net = ConvNet2D(in_channels=3, channels=(4, 8), image_size=32)
     assert net(torch.rand(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_input_noise_is_identity_in_eval_and_noisy_in_training():
+    layer = InputNoise(0.5)
+    x = torch.randn(2000, 40)
+    assert torch.equal(layer.eval()(x), x)
+    torch.manual_seed(0)
+    diff = layer.train()(x) - x
+    assert diff.std().item() == pytest.approx(0.5, rel=0.02) and abs(diff.mean().item()) < 0.01
+    assert torch.equal(InputNoise(0.0).train()(x), x)
+    with pytest.raises(ValueError, match="sigma"):
+        InputNoise(-1.0)
+
+
+def test_rate_dropout_is_identity_in_eval_and_unbiased_in_training():
+    layer = RateDropout(0.3)
+    x = torch.ones(100_000)
+    assert torch.equal(layer.eval()(x), x)
+    torch.manual_seed(0)
+    out = layer.train()(x)
+    assert (out == 0).float().mean().item() == pytest.approx(0.3, abs=0.01)
+    assert out.mean().item() == pytest.approx(1.0, abs=0.01)
+    assert torch.equal(RateDropout(0.0).train()(x), x)
+    with pytest.raises(ValueError, match="dropout rate"):
+        RateDropout(1.0)

@@ -1,42 +1,54 @@
-"""Chapter 3: SGD as a stochastic differential equation -- the chapter's experiments and figures.
+"""Chapter 3, SGD as a stochastic differential equation:
+the experiments -- sizes by scale, the cached runs and their results.
 
-* :func:`quadratic_cloud` -- R SGD replicas on a finite-sum quadratic for a grid of (η, B): the stationary variance
-  against the Ornstein–Uhlenbeck closed form, its η/B scaling, and an Euler–Maruyama run of the matched SDE;
-  :func:`anisotropic_cloud` -- the same in 2-D with noise that follows the curvature: the cloud is not Gibbs in L;
-* :func:`well_escape` -- a sharp and a wide well with additive ("tilt") minibatch noise: escape rates from the sharp
-  basin against Kramers' law exp(-ΔE/T), the share of replicas in the wide basin against the Gibbs density;
-* :func:`smoothing` -- a bowl with narrow ripples: the mean of the SGD cloud against gradient descent on the loss
-  convolved with the noise kernel (Kleinberg, Li & Yuan 2018) and on the loss itself;
-* :func:`noise_geometry` -- per-example gradients of an MNIST-1D MLP: spectrum and effective rank of the gradient
-  noise covariance, and its overlap with the top Hessian eigenvectors (Chaudhari & Soatto 2018);
-* :func:`noise_scale_grid` -- learning rate x batch size x momentum: test accuracy against g = εN/(B(1-m))
-  (Smith & Le 2018); :func:`schedules` -- decaying ε or growing B (Smith et al. 2018);
-* :func:`sharpness` -- λ_max of small- and large-batch minima (Keskar et al. 2017) and the rescaling of Dinh et al.
-  (2017) that changes λ_max but not the function.
-
-The numerical cores are :mod:`dlgen_lib.sde` (replicas, closed forms) and :mod:`dlgen_lib.landscape` (Hessian).
+The package docstring (:mod:`dlgen_lib.sgd_as_sde`) maps them; the figures are in :mod:`.figures`.
 """
 
 from __future__ import annotations
 
-import functools
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import landscape as ls
-from . import sde
-from .cache import cached
-from .config import by_scale
-from .data import mnist1d
-from .flatness import per_example_grads
-from .models import MLP
-from .train import TrainConfig, train_ensemble
+from .. import landscape as ls
+from .. import sde
+from ..cache import cached
+from ..config import by_scale, one_thread, single_threaded
+from ..data import mnist1d
+from ..flatness import per_example_grads
+from ..models import MLP
+from ..train import TrainConfig, train_ensemble
+
+__all__ = [
+    "SgdAsSdeConfig",
+    "sgd_as_sde_config",
+    "QuadraticCloud",
+    "quadratic_cloud",
+    "AnisotropicCloud",
+    "anisotropic_cloud",
+    "well_loss",
+    "WellEscape",
+    "well_escape",
+    "fit_barrier",
+    "ripple_loss",
+    "Smoothing",
+    "smoothing",
+    "mlp",
+    "Sharpness",
+    "sharpness",
+    "NoiseGeometry",
+    "noise_geometry",
+    "NoiseScaleGrid",
+    "noise_scale",
+    "noise_scale_grid",
+    "collapse_spread",
+    "Schedules",
+    "schedules",
+    "PAPERS",
+]
 
 _F64 = torch.float64
 
@@ -114,31 +126,6 @@ def sgd_as_sde_config(scale: str | None = None, **overrides) -> SgdAsSdeConfig:
                             sharp_iters=40),
         scale=scale)
     return SgdAsSdeConfig(**{**base.__dict__, **overrides})
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Run with one torch thread. Every experiment here is many small operations (1-D replica clouds, ensembles of
-    small MLPs on minibatches of 16-512): a second thread only adds synchronization, and on a shared machine it can
-    stall. Measured for the whole chapter at the small scale on 2 cores shared with other jobs (load about 4): 33 s
-    on one thread, 235 s on two. The caller's thread count is restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-def single_threaded(func):
-    """Decorator: run ``func`` inside :func:`one_thread`."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        with one_thread():
-            return func(*args, **kwargs)
-
-    return wrapper
 
 
 # ------------------------------------------------------------------------------------------ 1. quadratic cloud
@@ -551,175 +538,3 @@ PAPERS = {
     "smith_updates": "Inception-ResNet-V2: 77 % ImageNet accuracy in under 2 500 updates at batch 65 536",
     "smith_le_rule": "B_opt ∝ εN/(1-m)",
 }
-
-
-# ------------------------------------------------------------------------------------------ figures
-
-
-def _gauss(x, var, mean=0.0):
-    return np.exp(-((x - mean) ** 2) / (2 * var)) / np.sqrt(2 * np.pi * var)
-
-
-def plot_cloud(q: QuadraticCloud):
-    """(a) histogram of the widest SGD cloud, its Euler–Maruyama twin and the OU (Gibbs) density;
-    (b) stationary variance against η/B for every (η, B), with the closed forms."""
-    from .plotting import COLORS, figure
-
-    fig, (a, b) = figure(ncols=2, width=4.6, height=3.4)
-    i = q.em_index
-    x = np.linspace(q.final[i].min(), q.final[i].max(), 300)
-    a.hist(q.final[i], bins=50, density=True, alpha=0.5, color=COLORS[0], label="SGD replicas")
-    a.hist(q.em_final, bins=50, density=True, histtype="step", color=COLORS[1], label="Euler–Maruyama (SDE)")
-    a.plot(x, _gauss(x, q.theory_ou[i], q.minimum), color="k", label="Gibbs / OU density")
-    a.set(xlabel="θ", ylabel="density", title=f"(a) η = {q.lrs[i]:g}, B = {q.batch_sizes[i]}")
-    a.legend()
-    ratio = q.lrs / q.batch_sizes
-    for j, lr in enumerate(np.unique(q.lrs)):
-        sel = q.lrs == lr
-        b.errorbar(ratio[sel], q.variance[sel], yerr=2 * q.variance_se[sel], fmt="o", color=COLORS[j % 8],
-                   label=f"SGD, η = {lr:g}")
-    order = np.argsort(ratio)
-    b.plot(ratio[order], q.theory_ou[order], color="k", label="OU: T σ²/a, T = η/(2B)")
-    b.set(xscale="log", yscale="log", xlabel="η / B", ylabel="stationary Var θ", title="(b) spread vs η/B")
-    b.legend()
-    return fig
-
-
-def plot_anisotropic(c: AnisotropicCloud):
-    """The 2-D cloud with the 2-sd ellipses of the closed form (noise that follows the curvature) and of a Gibbs law
-    exp(-L/T) with a scalar T chosen to have the same total variance."""
-    from .plotting import COLORS, figure
-
-    fig, ax = figure(width=7.0, height=4.0)
-    pts = c.final[:2000]
-    ax.scatter(pts[:, 0], pts[:, 1], s=3, alpha=0.3, color=COLORS[0], label="SGD replicas")
-    t = np.linspace(0, 2 * np.pi, 200)
-    centre = c.final.mean(0)
-    gibbs = c.theory.sum() * (1 / c.curvature) / (1 / c.curvature).sum()  # Var θ_k ∝ 1/a_k, same trace
-    for var, color, name in ((c.theory, "k", "SGD closed form (Var θ_k ∝ a_k)"),
-                             (gibbs, COLORS[1], "Gibbs exp(-L/T) (Var θ_k ∝ 1/a_k)")):
-        ax.plot(centre[0] + 2 * np.sqrt(var[0]) * np.cos(t), centre[1] + 2 * np.sqrt(var[1]) * np.sin(t),
-                color=color, label=name)
-    ax.set(xlabel=f"θ₁ (flat direction, a = {c.curvature[0]:g})",
-           ylabel=f"θ₂ (sharp direction, a = {c.curvature[1]:g})",
-           title="the cloud spreads along the sharp direction", aspect="equal")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
-    return fig
-
-
-def plot_escape(w: WellEscape, loss: sde.GaussianWells):
-    """(a) the loss, the Gibbs density, the SGD and EM histograms at the hottest setting; (b) escape rates against
-    1/T with Kramers' law; (c) share in the wide basin against η/B with the Gibbs prediction."""
-    from .plotting import COLORS, figure
-
-    fig, (a, b, c) = figure(ncols=3, width=3.9, height=3.3)
-    grid = torch.linspace(-2.5, 2.5, 1001, dtype=_F64)
-    i = w.em_index
-    a.plot(grid, loss.loss(grid), color="grey", label="loss L")
-    ax2 = a.twinx()
-    ax2.hist(w.final[i], bins=80, range=(-2.5, 2.5), density=True, alpha=0.5, color=COLORS[0], label="SGD")
-    ax2.hist(w.em_final, bins=80, range=(-2.5, 2.5), density=True, histtype="step", color=COLORS[1], label="EM")
-    ax2.plot(grid, sde.gibbs_density(loss.loss, grid, w.temperature[i]), color="k", label="Gibbs")
-    ax2.set_ylabel("density")
-    ax2.legend(loc="upper right")
-    a.set(xlabel="θ", ylabel="loss", title=f"(a) T = {w.temperature[i]:.2f}")
-    inv = 1 / w.temperature
-    ok = w.rate > 0
-    b.semilogy(inv[ok], w.rate[ok], "o", color=COLORS[0], label="SGD (escapes / time at risk)")
-    order = np.argsort(inv)
-    b.semilogy(inv[order], w.kramers[order], color="k", label="Kramers")
-    b.set(xlabel="1 / T", ylabel="escape rate from the sharp well", title="(b) rate ∝ exp(-ΔE/T)")
-    b.legend()
-    ratio = w.lrs / w.batch_sizes
-    c.plot(ratio, w.wide_fraction, "o", color=COLORS[0], label="SGD, end of run")
-    c.plot(ratio, w.gibbs_wide, "x", color="k", label="Gibbs (equilibrium)")
-    c.set(xlabel="η / B", ylabel="share in the wide basin", title="(c) hotter SGD picks the wide well")
-    c.legend()
-    return fig
-
-
-def plot_smoothing(s: Smoothing):
-    """Mean of the SGD cloud (solid) and GD on the smoothed loss (dashed) for each B; GD on L (grey)."""
-    from .plotting import COLORS, figure
-
-    fig, ax = figure(width=5.2, height=3.4)
-    for j, (b, w) in enumerate(zip(s.batch_sizes, s.widths)):
-        ax.plot(s.steps, s.sgd_mean[j], color=COLORS[j], label=f"SGD mean, B = {b} (s = {w:.2f})")
-        ax.plot(s.steps, s.gd_smoothed[j], "--", color=COLORS[j])
-    ax.plot(s.steps, s.gd, color="grey", linewidth=2, label="GD on L")
-    ax.set(xlabel="step", ylabel="θ", title="SGD mean (solid) vs GD on the smoothed loss (dashed)")
-    ax.legend()
-    return fig
-
-
-def plot_noise(geo: NoiseGeometry):
-    """(a) eigenvalues of Σ, with the 90 % rank (the spectrum ends at the sample bound M - 1); (b) cumulative share
-    of tr Σ against the number of directions as a fraction of P."""
-    from .plotting import COLORS, figure
-
-    fig, (a, b) = figure(ncols=2, width=4.4, height=3.2)
-    k = np.arange(1, len(geo.eigenvalues) + 1)
-    a.loglog(k, geo.eigenvalues, color=COLORS[0])
-    a.axvline(geo.rank90, color="grey", linestyle=":", label=f"90 % of the variance: {geo.rank90} directions")
-    a.set(xlabel="index", ylabel="eigenvalue of Σ", title=f"(a) spectrum (P = {geo.n_params})",
-          ylim=(geo.eigenvalues[0] * 1e-6, geo.eigenvalues[0] * 2))  # below: the sample bound M - 1, rounding
-    a.legend()
-    b.semilogx(k / geo.n_params, np.cumsum(geo.eigenvalues) / geo.eigenvalues.sum(), color=COLORS[0])
-    b.axhline(0.9, color="grey", linestyle=":")
-    b.set(xlabel="directions / P", ylabel="share of tr Σ", title="(b) cumulative variance")
-    return fig
-
-
-def plot_noise_scale(r: NoiseScaleGrid):
-    """Test accuracy against ε (a) and against g = εN/(B(1-m)) (b), one curve per (B, m)."""
-    from .plotting import COLORS, band, figure, percent_axis
-
-    fig, (a, b) = figure(ncols=2, width=4.4, height=3.3)
-    for j, (bs, m) in enumerate(r.settings):
-        lab = f"B = {bs}" + (f", m = {m:g}" if m else "")
-        band(a, r.lrs[j], r.test_acc[j].T, label=lab, color=COLORS[j], marker="o")
-        band(b, r.g, r.test_acc[j].T, label=lab, color=COLORS[j], marker="o")
-    a.set(xscale="log", xlabel="learning rate ε", ylabel="test accuracy", title="(a) against ε")
-    b.set(xscale="log", xlabel="g = εN / (B(1-m))", ylabel="test accuracy", title="(b) against the noise scale")
-    for ax in (a, b):
-        percent_axis(ax)
-    b.legend()
-    return fig
-
-
-def plot_schedules(s: Schedules):
-    """Test accuracy per epoch of the two schedules, mean +- std over seeds; dotted: the switches."""
-    from .plotting import COLORS, band, figure, percent_axis
-
-    fig, ax = figure(width=5.0, height=3.3)
-    band(ax, s.epochs, s.decay_lr, label=f"decay ε ÷{s.factor} ({s.decay_updates} updates)", color=COLORS[0])
-    band(ax, s.epochs, s.grow_batch, label=f"grow B ×{s.factor} ({s.grow_updates} updates)", color=COLORS[1])
-    for e in (s.phase_epochs, 2 * s.phase_epochs):
-        ax.axvline(e, color="grey", linestyle=":")
-    ax.set(xlabel="epoch", ylabel="test accuracy", title="decay the learning rate or grow the batch")
-    percent_axis(ax)
-    ax.legend()
-    return fig
-
-
-def plot_sharpness(s: Sharpness):
-    """(a) test accuracy against λ_max for small- and large-batch runs, with the stability limit 2/ε;
-    (b) λ_max of one network rescaled by α (Dinh et al.): the function does not change."""
-    from matplotlib.ticker import NullFormatter
-
-    from .plotting import COLORS, figure, percent_axis
-
-    fig, (a, b) = figure(ncols=2, width=4.4, height=3.3)
-    for j, (name, b_) in enumerate(zip(("small batch", "large batch"), s.batch_sizes)):
-        a.scatter(s.lam_max[j], s.test_acc[j], color=COLORS[j], label=f"{name} (B = {b_})")
-    a.axvline(2 / s.lr, color="grey", linestyle=":", label="2 / ε (stability limit)")
-    a.set(xscale="log", xlabel="λ_max of the training-loss Hessian", ylabel="test accuracy",
-          title="(a) sharpness of SGD's minima")
-    a.xaxis.set_minor_formatter(NullFormatter())
-    percent_axis(a)
-    a.legend()
-    b.loglog(s.alphas, s.dinh_lam_max, "o-", color=COLORS[2], label="λ_max after rescaling")
-    b.set(xlabel="α (layer 1 × α, layer 2 × 1/α)", ylabel="λ_max",
-          title=f"(b) same function, test acc {s.dinh_test_acc[0]:.1%}")
-    b.legend()
-    return fig
