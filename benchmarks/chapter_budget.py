@@ -37,7 +37,7 @@ def main() -> None:
         wall = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"{args.notebook} at scale {args.scale} ({'warm' if args.warm else 'cold'} cache), "
-          f"{os.cpu_count()} CPUs visible")
+          f"{len(os.sched_getaffinity(0))} of {os.cpu_count()} CPUs usable (the kernel inherits this affinity)")
     print(f"wall time        : {wall:7.1f} s   (budget 120 s at small scale)")
     print(f"peak kernel RSS  : {peak_mb:7.0f} MB  (budget 1536 MB)")
 
