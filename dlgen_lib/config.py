@@ -199,3 +199,11 @@ def single_threaded(func):
             return func(*args, **kwargs)
 
     return wrapper
+
+
+def synchronize(device: torch.device | str) -> None:
+    """Wait until a CUDA device has finished its queued work (a no-op on other devices): call it before reading
+    a clock, since GPU operations return before they are done."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
