@@ -15,8 +15,6 @@ import argparse
 import os
 import time
 
-import numpy as np
-
 os.environ.setdefault("DLGEN_PROGRESS", "off")
 
 import dlgen_lib as dl  # noqa: E402
@@ -45,14 +43,12 @@ def main() -> None:
         mean = final.mean(1)
         try:
             bump, h_star = dd.threshold_bump(s)
+            i_min, i_peak, _ = dd.first_minimum_and_peak(s)
         except ValueError as err:  # too short or too narrow a run to interpolate
             print(f"no threshold: {err}")
             continue
-        window, below = (s.widths >= h_star / 2) & (s.widths <= 2 * h_star), s.widths < h_star / 2
-        i_peak = int(np.flatnonzero(window)[mean[window].argmax()])
-        i_min = int(np.flatnonzero(below)[mean[below].argmin()])
-        print(f"first minimum {mean[i_min]:.1%} at h = {s.widths[i_min]}; highest near the threshold "
-              f"{mean[i_peak]:.1%} at h = {s.widths[i_peak]}; widest {mean[-1]:.1%} at h = {s.widths[-1]}; "
+        print(f"first minimum {mean[i_min]:.1%} at h = {s.widths[i_min]}; peak {mean[i_peak]:.1%} at "
+              f"h = {s.widths[i_peak]}; widest {mean[-1]:.1%} at h = {s.widths[-1]}; "
               f"threshold h* = {h_star} (first width with training error <= 1 %); bump {bump:+.1%}")
     paper = dd.MNIST1D_PAPER
     print(f"\nMNIST-1D notebook (15 % noise): first minimum {paper['first minimum'][1]:.0%} at h ≈ "

@@ -241,19 +241,32 @@ def early_stopped(sweep: WidthSweep) -> np.ndarray:
     return sweep.test_error[..., 1:].mean(1).min(-1)
 
 
+def _threshold(sweep: WidthSweep) -> tuple[int, np.ndarray, np.ndarray]:
+    """(h*, (W,) seed-mean final test error, (W,) bool: widths below h*/2), with clear errors when undefined."""
+    h = sweep.interpolation_threshold()
+    if h is None:
+        raise ValueError("no width reached zero training error: train longer or wider to find the threshold")
+    below = sweep.widths < h / 2
+    if not below.any():
+        raise ValueError(f"no width below h*/2 = {h / 2:g}: add smaller widths to see the first descent")
+    return h, sweep.final("test_error").mean(1), below
+
+
 def threshold_bump(sweep: WidthSweep) -> tuple[float, int | None]:
     """How far the seed-mean final test error climbs near the interpolation threshold h* (the first width with
     training error <= 1 %): max error over widths in [h*/2, 2 h*] minus the min over the widths below h*/2.
     Positive: a peak at the threshold; negative: the curve keeps falling. Returns (bump, h*)."""
-    h = sweep.interpolation_threshold()
-    if h is None:
-        raise ValueError("no width reached zero training error: train longer or wider to find the threshold")
-    err = sweep.final("test_error").mean(1)
+    h, err, below = _threshold(sweep)
     window = (sweep.widths >= h / 2) & (sweep.widths <= 2 * h)
-    below = sweep.widths < h / 2
-    if not below.any():
-        raise ValueError(f"no width below h*/2 = {h / 2:g}: add smaller widths to see the first descent")
     return float(err[window].max() - err[below].min()), h
+
+
+def first_minimum_and_peak(sweep: WidthSweep) -> tuple[int, int, int]:
+    """(i_min, i_peak, h*): the index of the lowest seed-mean final test error among the widths below h*/2 (the
+    bottom of the first descent) and of the highest among the widths from h*/2 up, with no upper bound, so that
+    "the peak sits near h*" is something to check, not something assumed."""
+    h, err, below = _threshold(sweep)
+    return int(np.argmin(np.where(below, err, np.inf))), int(np.argmax(np.where(below, -np.inf, err))), h
 
 
 def rise_above_running_min(y: np.ndarray) -> float:

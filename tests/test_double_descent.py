@@ -86,6 +86,9 @@ def test_summaries_on_hand_made_curves():
     peaked = _sweep([0.6, 0.5, 0.55, 0.62, 0.45, 0.4], [0.5, 0.3, 0.05, 0.0, 0.0, 0.0])
     bump, h = dd.threshold_bump(peaked)
     assert h == 16 and bump == pytest.approx(0.62 - 0.5)  # window [8, 32]: max 0.62; below 8: min 0.5
+    assert dd.first_minimum_and_peak(peaked) == (1, 3, 16)  # 0.5 at h = 4; 0.62 at h = 16
+    late = _sweep([0.6, 0.5, 0.55, 0.5, 0.45, 0.7], [0.5, 0.3, 0.05, 0.0, 0.0, 0.0])
+    assert dd.first_minimum_and_peak(late)[1] == 5, "the peak may lie beyond 2 h*: it is found, not assumed"
     falling = _sweep([0.6, 0.5, 0.45, 0.42, 0.4, 0.38], [0.5, 0.3, 0.05, 0.0, 0.0, 0.0])
     assert dd.threshold_bump(falling)[0] < 0
     np.testing.assert_allclose(dd.early_stopped(peaked), 0.3)
@@ -96,6 +99,8 @@ def test_summaries_on_hand_made_curves():
         dd.threshold_bump(_sweep([0.5] * 6, [0.2] * 6))
     with pytest.raises(ValueError, match="no width below"):
         dd.threshold_bump(_sweep([0.5] * 6, [0.0] * 6))
+    with pytest.raises(ValueError, match="no width below"):
+        dd.first_minimum_and_peak(_sweep([0.5] * 6, [0.0] * 6))
 
 
 def test_deep_double_descent_runs_every_width_and_seed(cfg):
