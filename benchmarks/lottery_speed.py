@@ -36,8 +36,8 @@ def main() -> None:
     for _ in range(3):  # three rounds' worth of pruning on the initial weights: ~51 % left
         ticket = lt.prune_smallest(init, ticket, lt.layer_rates(factory, cfg.prune_rate, cfg.prune_rate_output))
     fresh = dl.Ensemble.build(factory, [s + lt.FRESH_SEED for s in seeds]).params
-    state = {n: torch.cat([init[n], fresh[n], init[n]]) for n in init}
-    masks = {n: torch.cat([ticket[n], ticket[n], lt.random_masks(ticket, seed=0)[n]]) for n in names}
+    state = lt.stack_states(init, fresh, init)  # ticket, reinit control, random-mask control
+    masks = lt.stack_states(ticket, ticket, lt.random_masks(ticket, seed=0))
     K = 3 * len(seeds)
     all_seeds = seeds * 3
 

@@ -38,7 +38,7 @@ __version__ = "0.1.0"
 
 from . import checks, fits, flatness, kernels, landscape, plotting, pruning, random_features, sde, sweeps, widgets  # noqa: E402
 from .cache import CacheWarning, cache_dir, cached, clear_cache  # noqa: E402
-from .checks import ClaimError, check, check_close  # noqa: E402
+from .checks import ClaimError, check, check_close, paired_gap  # noqa: E402
 from .config import (  # noqa: E402
     SCALES,
     ConfigError,
@@ -68,5 +68,5 @@ __all__ = [
     "setup_torch", "usable_cpus", "DataNotFoundError", "Dataset", "corrupt_labels", "fashion_mnist", "mnist1d",
     "randomize_inputs", "MLP", "ConvNet1D", "ConvNet2D", "build", "param_count", "Ensemble", "History",
     "TrainConfig", "train", "train_ensemble", "CacheWarning", "cache_dir", "cached", "clear_cache",
-    "ClaimError", "check", "check_close",
+    "ClaimError", "check", "check_close", "paired_gap",
 ]

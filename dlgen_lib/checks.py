@@ -5,9 +5,14 @@ chapter stops with a :class:`ClaimError` that says what was expected, what was m
 
 >>> check(0.99 > 0.95, "train accuracy reaches 95 %", measured="99 %")
 'ok: train accuracy reaches 95 % (measured 99 %)'
+
+:func:`paired_gap` gives the mean difference of two arms that share each seed, with its standard error, the
+usual "more than 2 s.e." a check compares against.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 
 class ClaimError(AssertionError):
@@ -40,3 +45,14 @@ def check_close(measured: float, expected: float, rtol: float, claim: str, hint:
     """:func:`check` that ``measured`` is within relative tolerance ``rtol`` of ``expected``."""
     ok = abs(measured - expected) <= rtol * abs(expected)
     return check(ok, claim, measured=f"{measured:.4g} vs expected {expected:.4g}, rtol {rtol:g}", hint=hint)
+
+
+def paired_gap(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Mean over seeds of a - b (S,) and its standard error: paired, since a ticket and its controls (or two arms)
+    share each seed's data order.
+
+    >>> [round(v, 6) for v in paired_gap(np.array([0.6, 0.9, 0.8]), np.array([0.5, 0.6, 0.7]))]
+    [0.166667, 0.066667]
+    """
+    d = np.asarray(a, float) - np.asarray(b, float)
+    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))

@@ -7,7 +7,7 @@
 * :func:`iterative_pruning` -- IMP: train, prune, rewind, repeat; every round trains the tickets of all seeds
   together with two controls of the same layer-wise sparsity (same mask with fresh weights; random mask with
   the original weights) in one vectorized ensemble (:func:`~dlgen_lib.train.train_ensemble` with ``masks``);
-  :class:`PruningRun` holds its accuracies, early-stopping steps and masks, :func:`paired_gap` compares arms;
+  :class:`PruningRun` holds its accuracies, early-stopping steps and masks;
 * :func:`neighbour_ratio`, :func:`shuffled_neighbour_ratios` -- how local a first-layer mask is.
 
 Masks are 0/1 tensors (K, *shape) multiplied into the weights at every forward pass and after every update, so a
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -38,7 +38,6 @@ __all__ = [
     "stack_states",
     "Split",
     "PruningRun",
-    "paired_gap",
     "iterative_pruning",
     "layer_rates",
     "neighbour_ratio",
@@ -201,21 +200,6 @@ class PruningRun:
         return {a: float(self.early_stop(a)[1][rounds].mean()) for a in self.arms}
 
 
-def paired_gap(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """Mean over seeds of a - b (S,) and its standard error: paired, since a ticket and its controls (or two arms)
-    share each seed's data order.
-
-    >>> [round(v, 6) for v in paired_gap(np.array([0.6, 0.9, 0.8]), np.array([0.5, 0.6, 0.7]))]
-    [0.166667, 0.066667]
-    """
-    d = np.asarray(a, float) - np.asarray(b, float)
-    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
-
-
-def _first_layer(names: Sequence[str]) -> str:
-    return prunable(names)[0]
-
-
 def iterative_pruning(factory: Callable, data: Split, cfg: TrainConfig, seeds: Sequence[int], rounds: int,
                       rates: dict[str, float], rewind_steps: dict[str, int] | None = None,
                       controls: bool = True, show_progress: bool = False) -> PruningRun:
@@ -233,11 +217,11 @@ def iterative_pruning(factory: Callable, data: Split, cfg: TrainConfig, seeds: S
     """
     t0 = time.perf_counter()
     rewind_steps = rewind_steps or {"ticket": 0}
-    arms = tuple(rewind_steps) + (("reinit", "random") if controls else ())
+    arms = tuple(rewind_steps) + (VARIANTS[1:] if controls else ())  # the controls: "reinit", "random"
     S, seeds = len(seeds), tuple(int(s) for s in seeds)
     names = list(dict(factory().named_parameters()))
     pnames = prunable(names)
-    first = _first_layer(names)
+    first = pnames[0]
     if set(rates) != set(pnames):
         raise ValueError(f"rates must name every prunable weight {pnames}, got {sorted(rates)}")
 
@@ -296,7 +280,7 @@ def iterative_pruning(factory: Callable, data: Split, cfg: TrainConfig, seeds: S
             model_seeds = list(seeds) * len(group)  # a ticket and its controls share each seed's data order
             ens = rewind(factory, model_seeds, state, mask)
             snaps.clear()
-            tc = TrainConfig(**{**cfg.__dict__, "steps": cfg.steps - k})
+            tc = replace(cfg, steps=cfg.steps - k)
             ens, h = train_ensemble(factory, model_seeds, data.x, data.y, tc, data.x_val, data.y_val, masks=mask,
                                     ensemble=ens, callbacks=[snapshot], show_progress=show_progress,
                                     desc=f"round {r}", eval_train=False)

@@ -17,6 +17,7 @@ from torch.func import stack_module_state
 
 from .. import flatness
 from ..cache import cached
+from ..checks import paired_gap
 from ..config import by_scale, get_device
 from ..data import Dataset, corrupt_labels, mnist1d
 from ..landscape import HVP, lanczos_top_eigs, top_eigenvalue
@@ -296,7 +297,7 @@ def regularization_runs(cfg: ImplicitRegConfig) -> RegularizationRuns:
         weight_decay=np.concatenate([np.full(len(sp), wd) for sp, wd, _ in parts]),
         step=parts[0][2]["step"], train_error=cat("train"), val_error=cat("val"), test_error=cat("test"),
         noisy_test_error=cat("noisy_test"), init_curvature=cat("curv"),
-        n_params=param_count(MLP(40, [cfg.width, cfg.width], N_CLASSES)), n_val=cfg.n_val,
+        n_params=param_count(mlp_factory(cfg.width)()), n_val=cfg.n_val,
         seconds=time.perf_counter() - t0)
 
 
@@ -338,8 +339,7 @@ def compare_controls(runs: RegularizationRuns, cfg: ImplicitRegConfig) -> dict[s
 def improvement(summary: dict[str, ControlSummary], name: str) -> tuple[float, float]:
     """Mean and standard error over seeds of (baseline final test error - the control's test error), paired by
     seed."""
-    d = summary["none (train to the end)"].chosen_test - summary[name].chosen_test
-    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
+    return paired_gap(summary["none (train to the end)"].chosen_test, summary[name].chosen_test)
 
 
 def phase_grid(runs: RegularizationRuns, cfg: ImplicitRegConfig, metric: str = "test_error") -> np.ndarray:

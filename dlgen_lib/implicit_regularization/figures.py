@@ -74,7 +74,8 @@ def plot_phase(runs: RegularizationRuns, cfg: ImplicitRegConfig):
         ax.set(xscale="log", xlabel="training step", ylabel="label noise p", title=title)
         ax.set_yticks(range(len(cfg.noises)), [f"{p:.0%}" for p in cfg.noises])
         val = phase_grid(runs, cfg, "val_error")[:, 1:]
-        ax.plot(step[val.argmin(1)], np.arange(len(cfg.noises)), "w.", markersize=8, label="validation minimum")
+        ax.plot(step[flatness.early_stopping_index(val)], np.arange(len(cfg.noises)), "w.", markersize=8,
+                label="validation minimum")
     axes[0].legend(fontsize=7, loc="lower left")
     return fig
 

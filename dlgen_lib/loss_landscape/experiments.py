@@ -17,7 +17,7 @@ from torch import nn
 
 from .. import landscape as ls
 from ..cache import cached
-from ..config import by_scale, get_device
+from ..config import by_scale
 from ..data import mnist1d
 from ..models import MLP, build
 from ..sweeps import train_widths
@@ -129,7 +129,10 @@ def mlp(width: int, depth: int = 2) -> MLP:
 
 
 def _data():
-    return mnist1d().to(get_device())
+    """MNIST-1D on the CPU, whatever the device: the chapter's networks are small (P ≈ 2 700), its solutions are
+    stored on the CPU (portable cache entries) and rebuilt there by :meth:`Solutions.model`, and its Hessian
+    products, slices and paths work on those CPU networks; data on a GPU would meet them on the wrong device."""
+    return mnist1d()
 
 
 # ------------------------------------------------------------------------------------------ the minima

@@ -331,7 +331,7 @@ def instability(cfg: LotteryConfig) -> Instability:
 
     if max(ks) > 0:
         every = int(np.gcd.reduce([k for k in ks if k > 0]))
-        parent = TrainConfig(**{**tc.__dict__, "steps": max(ks), "eval_every": every})
+        parent = replace(tc, steps=max(ks), eval_every=every)
         train_ensemble(factory, seeds, data.x, data.y, parent, callbacks=[save], show_progress=False,
                        eval_train=False)
     else:
@@ -343,7 +343,7 @@ def instability(cfg: LotteryConfig) -> Instability:
         model_seeds = list(seeds) * 2
         data_seeds = [20_000 + 2 * s for s in seeds] + [20_001 + 2 * s for s in seeds]  # every copy its own order
         ens = rewind(factory, model_seeds, stack_states(saved[k], saved[k]))
-        steps = TrainConfig(**{**tc.__dict__, "steps": cfg.cnn_steps - k, "eval_every": cfg.cnn_steps - k})
+        steps = replace(tc, steps=cfg.cnn_steps - k, eval_every=cfg.cnn_steps - k)
         ens, _ = train_ensemble(factory, model_seeds, data.x, data.y, steps, data_seeds=data_seeds, ensemble=ens,
                                 show_progress=False, eval_train=False)
         for s in range(S):

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..plotting import COLORS
 from ..pruning import PruningRun
 from .experiments import PAPER, Instability
 
@@ -18,9 +19,9 @@ __all__ = [
     "plot_masks",
 ]
 
-ARM_STYLE = {"ticket": ("#0072B2", "o", "winning ticket (rewound to init)"),
-             "reinit": ("#D55E00", "s", "same mask, fresh random weights"),
-             "random": ("#009E73", "^", "random mask, original weights")}
+ARM_STYLE = {"ticket": (COLORS[0], "o", "winning ticket (rewound to init)"),
+             "reinit": (COLORS[1], "s", "same mask, fresh random weights"),
+             "random": (COLORS[2], "^", "random mask, original weights")}
 
 
 def plot_imp(runs: Sequence[PruningRun], paper_mnist1d: bool = True):
@@ -31,7 +32,7 @@ def plot_imp(runs: Sequence[PruningRun], paper_mnist1d: bool = True):
     fig, axes = figure(ncols=2, nrows=len(runs), width=4.6, height=3.3)
     axes = np.atleast_1d(axes).reshape(len(runs), 2)
     for run, (a, b) in zip(runs, axes):
-        dense_acc = run.early_stop(run.arms[0])[0][0].mean()
+        dense_acc = run.accuracy()[1]
         for arm in run.arms:
             color, marker, label = ARM_STYLE.get(arm, (None, "o", arm))
             acc, it = run.early_stop(arm)
@@ -40,8 +41,8 @@ def plot_imp(runs: Sequence[PruningRun], paper_mnist1d: bool = True):
         a.axhline(dense_acc, color="grey", linestyle=":", label="dense network")
         if paper_mnist1d and run.name == "MNIST-1D":
             f = 1 - PAPER["mnist1d_sparsity"]
-            for key, color in (("mnist1d_dense", "grey"), ("mnist1d_ticket", "#0072B2"),
-                               ("mnist1d_random", "#009E73")):
+            for key, color in (("mnist1d_dense", "grey"), ("mnist1d_ticket", ARM_STYLE["ticket"][0]),
+                               ("mnist1d_random", ARM_STYLE["random"][0])):
                 a.plot([f], [PAPER[key]], "*", color=color, markersize=11, markeredgecolor="k")
             a.plot([], [], "k*", label="MNIST-1D notebook (92 % sparsity)")
         for ax in (a, b):
