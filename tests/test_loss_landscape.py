@@ -91,7 +91,6 @@ def test_spectrum_summaries_on_hand_made_spectra():
     s = _fake_spectrum([50, 40, 30, 2, 1.9, 1.8], [[0.0, 0.1, -0.2, 45.0]], [[0.5, 0.3, 0.1, 0.1]])
     assert s.outliers() == 3
     assert s.mass_near_zero(rel=0.01) == pytest.approx(0.9)  # |λ| <= 0.5
-    assert s.negative_mass() == pytest.approx(0.1) and s.negative_mass(rel=0.01) == 0.0
 
 
 def test_spectrum_matches_the_exact_hessian(cfg):
@@ -114,7 +113,8 @@ def test_hessian_spectra_experiment(cfg):
     assert list(spectra) == ["init"] + [f"minimum, seed {s}" for s in cfg.seeds]
     for s in spectra.values():
         assert s.top.shape == (cfg.top_k,) and (np.diff(s.top) <= 1e-9).all() and s.bottom <= s.top[-1]
-        assert 1 <= s.outliers() < cfg.top_k and 0 <= s.mass_near_zero() <= 1
+    # training sharpens the landscape: every minimum's top eigenvalue exceeds the one at initialization
+    assert min(s.top[0] for k, s in spectra.items() if k != "init") > spectra["init"].top[0]
 
 
 # ------------------------------------------------------------------------------------------ minima, slices, paths

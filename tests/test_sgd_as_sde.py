@@ -153,7 +153,10 @@ def test_figures_are_labelled(cfg):
             ch.plot_sharpness(ch.sharpness(cfg))]
     for fig in figs:
         for ax in fig.axes:
-            if ax.has_data() and ax.get_xlabel():
-                assert ax.get_ylabel()
-        assert any(ax.get_title() for ax in fig.axes)
+            if not ax.has_data():
+                continue
+            twin = any(other is not ax and other.get_shared_x_axes().joined(ax, other) for other in fig.axes)
+            assert ax.get_ylabel(), f"a panel without a y label in {fig.axes[0].get_title()!r}"
+            assert ax.get_xlabel() or twin, f"a panel without an x label: {ax.get_title()!r}"
+            assert ax.get_title() or twin, f"a panel without a title: y = {ax.get_ylabel()!r}"
         plt.close(fig)

@@ -222,10 +222,6 @@ class Spectrum:
         se = per_probe.std(ddof=1) / math.sqrt(len(per_probe)) if len(per_probe) > 1 else float("nan")
         return float(per_probe.mean()), float(se)
 
-    def negative_mass(self, rel: float = 0.0) -> float:
-        """Fraction of the SLQ weight on eigenvalues below -rel · λ_max (rel = 0: on all negative ones)."""
-        nodes, w = self.density.nodes, self.density.weights
-        return float((w * (nodes < -rel * self.top[0])).sum() / w.sum())
 
 
 def spectrum(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: LossLandscapeConfig, seed: int = 0) -> Spectrum:
@@ -372,8 +368,7 @@ def critical_points(cfg: LossLandscapeConfig) -> CriticalPoints:
     points, hist = find_critical_points(net, start, cfg.cp_iters)
     g, H = net.grad_hessian(points)
     lam = torch.linalg.eigvalsh(H)  # (K, P) ascending
-    top = lam.abs().amax(1, keepdim=True)
-    index = (lam < -1e-3 * top).double().mean(1).numpy()
+    index = np.array([ls.hessian_index(l, tol=1e-3 * float(l.abs().max())) for l in lam])  # 0.1 % of max |λ|
     with torch.no_grad():
         loss = net.loss(points).numpy()
     return CriticalPoints(net.P, start_loss, start_grad, loss, g.norm(dim=1).numpy(), index, lam[:, 0].numpy(),
