@@ -526,13 +526,14 @@ def smoothed_loss(fn: Callable, theta, width: float, n_nodes: int = 201, span: f
 # ------------------------------------------------------------------------------------------ helpers
 
 
-def basin_fractions(theta: Tensor, boundaries) -> Tensor:
-    """Fraction of replicas in each basin: θ (..., R) and ascending boundaries (k-1,) (e.g. ``Basins.saddles``)
-    -> (..., k), basin j = (b_{j-1}, b_j].
+def basin_fractions(theta, boundaries) -> Tensor:
+    """Fraction of replicas in each basin: θ (..., R) (a tensor or an array) and ascending boundaries (k-1,) (e.g.
+    ``Basins.saddles``) -> (..., k), basin j = (b_{j-1}, b_j].
 
     >>> basin_fractions(torch.tensor([-2.0, -1.0, 0.5, 3.0]), [0.0]).tolist()
     [0.5, 0.5]
     """
+    theta = torch.as_tensor(theta)
     bounds = torch.as_tensor(np.asarray(boundaries, dtype=float), dtype=theta.dtype, device=theta.device)
     which = torch.bucketize(theta, bounds)
     return torch.nn.functional.one_hot(which, len(bounds) + 1).to(_F64).mean(-2)

@@ -289,9 +289,9 @@ def ripple_loss(cfg: SgdAsSdeConfig) -> sde.GaussianWells:
     """½ κ θ² (κ = 0.5) with narrow Gaussian dimples (width 0.1, depth 0.2, every 0.4) and additive noise: gradient
     descent stops in the first dimple it meets, a smoothed loss has none far from 0."""
     centers = torch.arange(-3.2, 3.21, 0.4, dtype=_F64)
-    z = torch.randn(1000, generator=torch.Generator().manual_seed(cfg.seed), dtype=_F64) * cfg.ripple_std
-    return sde.GaussianWells(z - z.mean(), centers, torch.full_like(centers, 0.1), torch.full_like(centers, 0.2),
-                             0.5, "tilt")
+    return sde.double_well(n=1000, data_std=cfg.ripple_std, seed=cfg.seed, centers=centers,
+                           widths=torch.full_like(centers, 0.1), depths=torch.full_like(centers, 0.2),
+                           confinement=0.5, noise="tilt")
 
 
 @dataclass(frozen=True)
