@@ -2,13 +2,14 @@
 
 One module per concept; the chapters import what they need from here:
 
-* :mod:`~dlgen_lib.config` -- the scale switch (``DLGEN_SCALE``), device, threads, progress bars;
+* :mod:`~dlgen_lib.config` -- the scale switch (``DLGEN_SCALE``), the replicate seed (``DLGEN_SEED``), device,
+  threads, progress bars;
 * :mod:`~dlgen_lib.data` -- MNIST-1D, Fashion-MNIST, label and input corruption;
 * :mod:`~dlgen_lib.models` -- MLP, 1-D and 2-D CNNs, seeded construction;
 * :mod:`~dlgen_lib.train` -- one model, or K models at once (the ensemble trainer);
 * :mod:`~dlgen_lib.cache` -- on-disk results cache;
 * :mod:`~dlgen_lib.plotting`, :mod:`~dlgen_lib.widgets` -- one figure style, explorers over cached results;
-* :mod:`~dlgen_lib.checks` -- assertions that a claimed phenomenon showed, with clear messages;
+* :mod:`~dlgen_lib.checks` -- the claims ledger: each claim with its value, threshold and margin (``DLGEN_CLAIMS``);
 * :mod:`~dlgen_lib.memorization` -- chapter 1: fitting random labels and inputs, capacity vs validation bounds;
 * :mod:`~dlgen_lib.kernels` -- Gaussian kernels, in-place Cholesky interpolation, minimum-norm least squares,
   Gabor features; :mod:`~dlgen_lib.kernel_trick` -- chapter 5's experiments and figures;
@@ -37,14 +38,16 @@ Importing the library loads no data, seeds nothing and changes no global state.
 __version__ = "0.1.0"
 
 from . import checks, fits, flatness, kernels, landscape, plotting, pruning, random_features, sde, sweeps, widgets  # noqa: E402
-from .cache import CacheWarning, cache_dir, cached, clear_cache  # noqa: E402
-from .checks import ClaimError, check, check_close, paired_gap  # noqa: E402
+from .cache import CacheError, CacheWarning, cache_dir, cached, clear_cache  # noqa: E402
+from .checks import Claim, ClaimError, Ledger, check, check_close, claims_mode, paired_gap  # noqa: E402
 from .config import (  # noqa: E402
     SCALES,
     ConfigError,
     by_scale,
+    derive_seed,
     get_device,
     get_scale,
+    get_seed_shift,
     get_threads,
     progress,
     setup_torch,
@@ -67,6 +70,7 @@ __all__ = [
     "SCALES", "ConfigError", "by_scale", "get_device", "get_scale", "get_threads", "progress",
     "setup_torch", "usable_cpus", "DataNotFoundError", "Dataset", "corrupt_labels", "fashion_mnist", "mnist1d",
     "randomize_inputs", "MLP", "ConvNet1D", "ConvNet2D", "build", "param_count", "Ensemble", "History",
-    "TrainConfig", "train", "train_ensemble", "CacheWarning", "cache_dir", "cached", "clear_cache",
-    "ClaimError", "check", "check_close", "paired_gap",
+    "TrainConfig", "train", "train_ensemble", "CacheError", "CacheWarning", "cache_dir", "cached", "clear_cache",
+    "Claim", "ClaimError", "Ledger", "check", "check_close", "claims_mode", "paired_gap", "derive_seed",
+    "get_seed_shift",
 ]

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
+import numpy as np
 import torch
 
 SCALES = ("tiny", "small", "full")
@@ -207,3 +208,79 @@ def synchronize(device: torch.device | str) -> None:
     device = torch.device(device)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+# ------------------------------------------------------------------------------------------------ seeds
+
+_SEED_MIX = 0x9E3779B1  # odd, about 2.65e9: shifted seeds never meet the small seeds (< 1e6) a chapter uses
+
+
+def get_seed_shift() -> int:
+    """The replicate number ``$DLGEN_SEED`` (an integer, default 0): every seed an experiment draws from is
+    mapped through :func:`derive_seed`, so a whole chapter re-runs as an independent replicate."""
+    raw = os.environ.get("DLGEN_SEED", "").strip()
+    if not raw:
+        return 0
+    try:
+        return int(raw)
+    except ValueError as err:
+        raise ConfigError(f"DLGEN_SEED={raw!r} is not an integer; give a whole number such as 0 (the default), "
+                          "1 or 2: each value re-runs every experiment as an independent replicate") from err
+
+
+def derive_seed(seed: int) -> int:
+    """The seed actually used for ``seed`` under ``$DLGEN_SEED``: ``seed`` itself when the shift is 0 (so the
+    default reproduces the book), else a value in [0, 2**32) far from every small seed, so that replicates share
+    no draw (a plain ``seed + shift`` would make seed 1 of replicate 0 seed 0 of replicate 1).
+
+    >>> derive_seed(3) == 3 or os.environ.get("DLGEN_SEED") not in (None, "", "0")
+    True
+    """
+    seed = int(seed)
+    shift = get_seed_shift()
+    return seed if shift == 0 else (seed + shift * _SEED_MIX) % 2**32
+
+
+def generator(seed: int, device: torch.device | str | None = None) -> torch.Generator:
+    """A torch generator seeded with :func:`derive_seed` (``seed``): the one way the library makes a generator."""
+    gen = torch.Generator() if device is None else torch.Generator(device=device)
+    return gen.manual_seed(derive_seed(seed))
+
+
+def manual_seed(seed: int) -> None:
+    """Seed torch's global generator (parameter initialization, dropout masks) with :func:`derive_seed`."""
+    torch.manual_seed(derive_seed(seed))
+
+
+def numpy_rng(seed: int) -> np.random.Generator:
+    """A numpy generator seeded with :func:`derive_seed` (``seed``)."""
+    return np.random.default_rng(derive_seed(seed))
+
+
+def cpu_capability() -> str:
+    """The CPU kernel path torch takes here (``DEFAULT``, ``AVX2``, ``AVX512``; ``ATEN_CPU_CAPABILITY`` selects
+    a lower one): results differ in the last bits between paths, so a run records it."""
+    try:
+        return str(torch.backends.cpu.get_cpu_capability())
+    except (AttributeError, RuntimeError):
+        return "unknown"
+
+
+def run_context() -> dict:
+    """What a run's numbers depend on besides the code: scale, replicate, CPU kernel path, device, versions."""
+    return {"scale": get_scale(), "seed": get_seed_shift(), "cpu_capability": cpu_capability(),
+            "device": str(get_device()), "threads": torch.get_num_threads(), **package_versions()}
+
+
+@functools.lru_cache(maxsize=1)
+def package_versions() -> dict:
+    """The versions of the packages results depend on (torch, numpy, mnist1d) and the machine's architecture."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        mnist1d_version = version("mnist1d")
+    except PackageNotFoundError:
+        mnist1d_version = "none"
+    return {"torch": torch.__version__, "numpy": np.__version__, "mnist1d": mnist1d_version,
+            "machine": platform.machine()}

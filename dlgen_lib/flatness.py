@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
+from .config import generator
 from .landscape import _eval_mode, _split
 
 
@@ -62,7 +63,7 @@ def fisher_trace(model: nn.Module, x: torch.Tensor, *, samples: int | None = Non
     """
     if samples is not None and samples < 1:
         raise ValueError(f"samples={samples} must be a positive number of labels per input, or None (exact)")
-    gen = torch.Generator().manual_seed(seed)
+    gen = generator(seed)
     total = 0.0
     with _eval_mode(model):
         for i in range(0, len(x), chunk):

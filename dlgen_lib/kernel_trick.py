@@ -19,7 +19,7 @@ import torch
 
 from . import kernels as kn
 from .cache import cached
-from .config import by_scale, get_device, progress
+from .config import by_scale, generator, get_device, progress
 from .data import corrupt_labels, fashion_mnist
 
 
@@ -82,7 +82,7 @@ class MinNormResult:
 @cached
 def min_norm_demo(cfg: KernelConfig) -> MinNormResult:
     """Gaussian X (n, d), d > n, random targets; full-batch GD with step 1/λ_max from 0 and from w0 ~ N(0, I/d)."""
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = generator(cfg.seed)
     X = torch.randn(cfg.ls_n, cfg.ls_d, generator=gen, dtype=torch.float64) / cfg.ls_d ** 0.5
     y = torch.randn(cfg.ls_n, generator=gen, dtype=torch.float64)
     w0 = torch.randn(cfg.ls_d, generator=gen, dtype=torch.float64) / cfg.ls_d ** 0.5

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import synchronize
+from .config import generator, synchronize
 
 
 def gaussian_kernel(x: torch.Tensor, z: torch.Tensor | None = None, *, gamma: float, chunk: int = 2048,
@@ -66,7 +66,7 @@ def gaussian_kernel(x: torch.Tensor, z: torch.Tensor | None = None, *, gamma: fl
 
 def median_gamma(x: torch.Tensor, n_pairs: int = 2000, seed: int = 0) -> float:
     """The median heuristic gamma = 1 / median ||x_i - x_j||² over random pairs: a width for new features."""
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = generator(int(seed))
     x = x.reshape(len(x), -1).float()
     i, j = torch.randint(len(x), (2, n_pairs), generator=gen)
     keep = i != j
@@ -287,7 +287,7 @@ def gradient_descent_least_squares(X: torch.Tensor, y: torch.Tensor, lr: float, 
     start = w.clone()
     _, _, V = _row_space(X)
     target = start + min_norm_solution(X, y - X @ start)
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = generator(int(seed))
     B = n if batch_size is None else int(batch_size)
     order, pos = torch.randperm(n, generator=gen), 0
     hist: list[tuple[int, float, float, float]] = []

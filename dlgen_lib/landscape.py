@@ -31,6 +31,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad, jvp, vmap
 
+from .config import generator
+
 Params = dict[str, torch.Tensor]  # parameter name -> tensor, as model.named_parameters()
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (logits, y) -> scalar mean loss
 HVPFn = Callable[[torch.Tensor], torch.Tensor]  # v (P,) -> H v (P,)
@@ -242,7 +244,7 @@ def lanczos_top_eigs(hvp_fn: HVPFn, P: int, k: int = 1, iters: int = 100, seed: 
         raise ValueError(f"which={which!r} must be 'largest' or 'smallest'")
     if not 1 <= k <= min(iters, P):
         raise ValueError(f"k={k} must lie in [1, min(iters={iters}, P={P})]")
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = generator(int(seed))
     Q, T = _lanczos(hvp_fn, _probe(hvp_fn, P, gen, "gaussian", device, dtype), iters)
     theta, S = torch.linalg.eigh(T)  # ascending Ritz values, T's eigenvectors (m, m)
     if len(theta) < k:
@@ -262,7 +264,7 @@ def power_iteration(hvp_fn: HVPFn, P: int, iters: int = 100, tol: float = 1e-6, 
     >>> round(power_iteration(lambda v: torch.tensor([3.0, 1.0, -1.0], dtype=v.dtype) * v, 3, iters=500)[0], 6)
     3.0
     """
-    v, eig = _probe(hvp_fn, P, torch.Generator().manual_seed(int(seed)), "gaussian", device, dtype), None
+    v, eig = _probe(hvp_fn, P, generator(int(seed)), "gaussian", device, dtype), None
     for _ in range(iters):
         w = hvp_fn(v).to(v)
         new, norm = float(w @ v), float(w.norm())
@@ -285,7 +287,7 @@ def hutchinson_trace(hvp_fn: HVPFn, P: int, samples: int = 100, seed: int = 0, *
     """
     if samples < 2:
         raise ValueError(f"samples={samples} must be >= 2 for a standard error")
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = generator(int(seed))
     probes = (_probe(hvp_fn, P, gen, "rademacher", device, dtype) for _ in range(samples))
     est = np.array([float(v @ hvp_fn(v).to(v)) for v in probes])
     return float(est.mean()), float(est.std(ddof=1) / math.sqrt(samples))
@@ -316,7 +318,7 @@ def spectral_density(hvp_fn: HVPFn, P: int, iters: int = 80, probes: int = 1, se
     >>> sorted(np.round(sd.nodes[0], 6).tolist()), float(sd.weights.sum())
     ([1.0, 2.0, 3.0, 4.0], 1.0)
     """
-    gen, m = torch.Generator().manual_seed(int(seed)), min(iters, P)
+    gen, m = generator(int(seed)), min(iters, P)
     nodes, weights = np.zeros((probes, m)), np.zeros((probes, m))
     for p in range(probes):
         v = _probe(hvp_fn, P, gen, "rademacher", device, dtype)
@@ -389,7 +391,7 @@ def random_direction(model: nn.Module | Params, seed: int = 0, filter_normalize:
     >>> round(float(d["weight"].norm()), 4), d["bias"].tolist()
     (5.0, [0.0])
     """
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = generator(int(seed))
     direction = {}
     for name, w in _as_params(model).items():
         d = torch.randn(w.shape, generator=gen).to(device=w.device, dtype=w.dtype)

@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
+from .config import manual_seed
+
 
 class MLP(nn.Sequential):
     """Fully connected ReLU network ``in_features -> widths[0] -> ... -> widths[-1] -> n_classes``.
@@ -86,7 +88,7 @@ class ConvNet2D(nn.Module):
 def build(factory: Callable[[], nn.Module], seed: int) -> nn.Module:
     """Call ``factory()`` with torch's random generator seeded by ``seed``, restoring the global state after."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(seed))
+        manual_seed(int(seed))
         return factory()
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from .config import generator, numpy_rng
 from .train import Ensemble, TrainConfig, train_ensemble
 
 __all__ = [
@@ -97,7 +98,7 @@ def random_masks(masks: Params, seed: int) -> Params:
     >>> int(m["w"].sum())
     2
     """
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = generator(int(seed))
     out = {}
     for name, m in masks.items():
         K = m.shape[0]
@@ -328,6 +329,6 @@ def neighbour_ratio(mask: np.ndarray) -> float:
 def shuffled_neighbour_ratios(mask: np.ndarray, draws: int = 200, seed: int = 0) -> np.ndarray:
     """(draws,) :func:`neighbour_ratio` of ``mask`` with each row's survivors moved to random positions: the
     null distribution of a mask with exactly the same number of connections per unit but no spatial structure."""
-    rng = np.random.default_rng(seed)
+    rng = numpy_rng(seed)
     m = np.asarray(mask, bool)
     return np.array([neighbour_ratio(rng.permuted(m, axis=1)) for _ in range(draws)])

@@ -19,6 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .config import generator
+
 _BLOCK = 64  # columns of W drawn per generator call
 Side = str  # "n" (the n x n Gram ΦΦᵀ) or "N" (the N x N Gram ΦᵀΦ)
 
@@ -35,7 +37,7 @@ def draw_weights(d: int, n_max: int, seed: int, weight_scale: float = 1.0) -> to
     >>> W.shape, bool(torch.equal(W[:, :2], draw_weights(3, 5, seed=0)[:, :2]))
     (torch.Size([3, 5]), True)
     """
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = generator(int(seed))
     # equal-sized blocks of columns, so the random stream (and each column) does not depend on n_max
     blocks = [torch.randn(_BLOCK, d, generator=gen) for _ in range(-(-n_max // _BLOCK))]
     return torch.cat(blocks)[:n_max].T.contiguous() * weight_scale
@@ -283,7 +285,7 @@ def isotropic_monte_carlo(p: int, n: int, sigma2: float, beta_norm2: float, tria
     >>> bool(abs(mean - isotropic_risk(5, 40, 1.0, 1.0)) < 4 * se)
     True
     """
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = generator(int(seed))
     beta = torch.zeros(p, dtype=torch.float64)
     beta[0] = math.sqrt(beta_norm2)
     losses = np.empty(trials)

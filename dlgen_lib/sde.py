@@ -35,6 +35,7 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 import torch
 
+from .config import generator
 from .fits import fit_power_law
 
 Tensor = torch.Tensor
@@ -172,7 +173,7 @@ def quadratic(n: int = 200, curvature=1.0, data_std: float = 1.0, seed: int = 0)
     True
     """
     a = torch.as_tensor(curvature, dtype=_F64)
-    z = torch.randn(n, *a.shape, generator=torch.Generator().manual_seed(seed), dtype=_F64) * data_std
+    z = torch.randn(n, *a.shape, generator=generator(seed), dtype=_F64) * data_std
     return Quadratic(z, a)
 
 
@@ -188,7 +189,7 @@ def double_well(n: int = 200, data_std: float = 0.1, seed: int = 0, centers=(-1.
     >>> b.minima.round(2).tolist(), b.min_loss.round(2).tolist(), b.curvature_min.round(1).tolist()
     ([-0.99, 0.95], [-0.99, -0.88], [34.1, 3.9])
     """
-    z = torch.randn(n, generator=torch.Generator().manual_seed(seed), dtype=_F64) * data_std
+    z = torch.randn(n, generator=generator(seed), dtype=_F64) * data_std
     t = lambda v: torch.as_tensor(v, dtype=_F64)  # noqa: E731
     return GaussianWells(z - z.mean(), t(centers), t(widths), t(depths), float(confinement), noise)
 
@@ -277,7 +278,7 @@ def sgd_replicas(loss: FiniteSumLoss, theta0, lr: float, batch_size: int, n_step
     (torch.Size([6, 200]), [0, 10, 20, 30, 40, 50])
     """
     theta = _replicas(theta0, n_replicas, tuple(loss.z.shape[1:])).to(loss.z.device)
-    gen = torch.Generator(device=loss.z.device).manual_seed(int(seed))
+    gen = generator(int(seed, loss.z.device))
 
     def step(theta):
         return theta - lr * loss.minibatch_grad(theta, draw_batches(len(theta), loss.n, batch_size, gen, replace))
@@ -328,7 +329,7 @@ def sgd_replica_grid(loss: FiniteSumLoss, theta0, lrs, batch_sizes, n_steps: int
     weights = weights.repeat_interleave(n_replicas, 0)  # (C R, B_max)
     lr_r = lr_c.repeat_interleave(n_replicas).reshape(-1, *([1] * len(event)))  # (C R, 1...)
     theta = _replicas(theta0, C * n_replicas, event).to(device)
-    gen = torch.Generator(device=device).manual_seed(int(seed))
+    gen = generator(int(seed, device))
 
     def step(theta):  # theta (C R, *event)
         batch = draw_batches(len(theta), loss.n, b_max, gen, replace=True)  # (C R, B_max)
@@ -345,7 +346,7 @@ def sgd_loop(loss: FiniteSumLoss, theta0, lr: float, batch_size: int, n_steps: i
              n_replicas: int | None = None, seed: int = 0, replace: bool = False) -> Paths:
     """Reference for :func:`sgd_replicas`: the same random stream, with a Python loop over replicas and Floyd's
     algorithm on Python integers. Slow; for tests with a few replicas. Records every step."""
-    gen, n = torch.Generator().manual_seed(int(seed)), loss.n
+    gen, n = generator(int(seed)), loss.n
 
     def step(theta):
         new = []
@@ -374,7 +375,7 @@ def euler_maruyama(grad: Callable, theta0, dt: float, n_steps: int, temperature:
     0.5
     """
     theta = _replicas(theta0, n_replicas, ())
-    gen = torch.Generator(device=theta.device).manual_seed(int(seed))
+    gen = generator(int(seed, theta.device))
 
     def step(theta):
         D = torch.as_tensor(noise_var(theta) if callable(noise_var) else noise_var, dtype=_F64).clamp(min=0)

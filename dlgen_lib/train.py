@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from .config import progress
+from .config import generator, manual_seed, progress
 from .models import build
 
 OPTIMIZERS = ("sgd", "adam")
@@ -103,7 +103,7 @@ class BatchStream:
     def __init__(self, n: int, batch_size: int | None, seed: int):
         self.n = n
         self.batch_size = n if batch_size is None or batch_size >= n else batch_size
-        self.generator = torch.Generator().manual_seed(int(seed))
+        self.generator = generator(int(seed))
         self._perm = torch.empty(0, dtype=torch.long)
         self._pos = 0
 
@@ -170,7 +170,7 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
     points = _eval_points(cfg)
     devices = [x.device.index or 0] if x.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(int(seed) + 1)  # dropout masks
+        manual_seed(int(seed) + 1)  # dropout masks
         it = range(cfg.steps + 1)
         for step in (progress(it, desc="training") if show_progress else it):
             if step in points:
@@ -419,7 +419,7 @@ def train_ensemble(factory: Callable[[], nn.Module], seeds: Sequence[int], x: to
     points = _eval_points(cfg)
     devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):  # dropout draws from the seeds, not the global state
-        torch.manual_seed(int(seeds[0]) + 1)
+        manual_seed(int(seeds[0]) + 1)
         it = range(cfg.steps + 1)
         for step in (progress(it, desc=desc) if show_progress else it):
             if step in points:

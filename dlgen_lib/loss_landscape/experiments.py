@@ -17,7 +17,7 @@ from torch import nn
 
 from .. import landscape as ls
 from ..cache import cached
-from ..config import by_scale
+from ..config import by_scale, generator
 from ..data import mnist1d
 from ..models import MLP, build
 from ..sweeps import train_widths
@@ -264,7 +264,7 @@ class TanhNet:
 
     def init(self, seed: int) -> torch.Tensor:
         """θ (P,) drawn as PyTorch's default for Linear layers: U(-1/√fan_in, 1/√fan_in)."""
-        gen = torch.Generator().manual_seed(int(seed))
+        gen = generator(int(seed))
         parts = [(self.h * self.d, self.d), (self.h, self.d), (self.C * self.h, self.h), (self.C, self.h)]
         return torch.cat([(2 * torch.rand(size, generator=gen, dtype=torch.float64) - 1) / math.sqrt(fan)
                           for size, fan in parts])
@@ -474,7 +474,7 @@ def train_bezier(base: nn.Module, a: dict[str, torch.Tensor], b: dict[str, torch
     """The control point θ of the quadratic Bezier curve φ(t) = (1-t)² θ_a + 2t(1-t) θ + t² θ_b that minimizes
     E_{t ~ U(0,1)} L(φ(t)) (Garipov et al. 2018): Adam on θ from the midpoint (θ_a + θ_b)/2, each step on
     ``ts_per_step`` values of t (evaluated as one ensemble) and a minibatch of ``batch_size`` examples."""
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = generator(int(seed))
     ctrl = {n: ((a[n] + b[n]) / 2).clone().requires_grad_(True) for n in a}
     opt = torch.optim.Adam(list(ctrl.values()), lr=lr)
     for _ in range(steps):
@@ -538,7 +538,7 @@ def deep_init(depth: int, width: int, gain: float, seed: int) -> nn.Module:
     He et al.'s initialization, which keeps the activations' scale through ReLU layers; a larger gain grows it by
     √(gain / 2) per layer."""
     net = build(lambda: mlp(width, depth), seed)
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = generator(int(seed))
     with torch.no_grad():
         for layer in net:
             if isinstance(layer, nn.Linear):

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from .. import landscape as ls
 from .. import sde
 from ..cache import cached
-from ..config import by_scale, one_thread, single_threaded
+from ..config import by_scale, generator, one_thread, single_threaded
 from ..data import mnist1d
 from ..flatness import per_example_grads
 from ..models import MLP
@@ -425,7 +425,7 @@ def noise_geometry(cfg: SgdAsSdeConfig) -> NoiseGeometry:
     V = V.double()  # (k, P) orthonormal
     total = float((Gc**2).sum() / M)
     captured = float(((Gc @ V.T) ** 2).sum() / M) / total
-    Q, _ = torch.linalg.qr(torch.randn(P, cfg.hessian_k, generator=torch.Generator().manual_seed(cfg.seed),
+    Q, _ = torch.linalg.qr(torch.randn(P, cfg.hessian_k, generator=generator(cfg.seed),
                                        dtype=_F64))
     captured_random = float(((Gc @ Q) ** 2).sum() / M) / total
     top = min(cfg.hessian_k, M)
