@@ -21,7 +21,7 @@ claims page) can read every claim of a run.
 
 >>> ledger = Ledger("demo", mode="raise", write=False)
 >>> c = ledger.claim("fits", "train accuracy reaches 95 %", 0.99, ge=0.95, fmt="{:.0%}")
-ok  [fits] train accuracy reaches 95 % -- measured 99 %, threshold >= 95 %, margin 0.04
+ok  [fits] train accuracy reaches 95 % -- measured 99%, threshold >= 95%, margin 0.04
 >>> c.passed, round(c.margin, 2)
 (True, 0.04)
 
@@ -235,10 +235,7 @@ class Ledger:
     def summary(self) -> None:
         """Print the verdict of every claim (for the nbval-compared summary cell: no measured numbers, which
         differ in the last digits between machines, only the verdicts)."""
-        n, bad = len(self.claims), len(self.failed)
-        print(f"{self.chapter}: {n - bad} of {n} claims confirmed")
-        for c in self.claims.values():
-            print(f"  {'confirmed    ' if c.passed else 'NOT CONFIRMED'}  {c.key}: {c.statement}")
+        print(summary_text(self.chapter, [(c.key, c.statement, c.passed) for c in self.claims.values()]))
 
     def table(self):
         """A Markdown table (IPython ``Markdown``) of every claim with its measured value, threshold and margin."""
@@ -272,6 +269,19 @@ class Ledger:
         folder = os.environ.get("DLGEN_LEDGER", "").strip()
         if self.write and folder:
             self.to_json(Path(folder).expanduser() / f"{self.chapter}.json")
+
+
+def summary_text(chapter: str, verdicts: list[tuple[str, str, bool]]) -> str:
+    """The summary of a chapter's claims, one line per (key, statement, passed).
+
+    >>> print(summary_text("demo", [("a", "a holds", True), ("b", "b holds", False)]))
+    demo: 1 of 2 claims confirmed
+      confirmed      a: a holds
+      NOT CONFIRMED  b: b holds
+    """
+    lines = [f"{chapter}: {sum(ok for *_, ok in verdicts)} of {len(verdicts)} claims confirmed"]
+    lines += [f"  {'confirmed    ' if ok else 'NOT CONFIRMED'}  {key}: {statement}" for key, statement, ok in verdicts]
+    return "\n".join(lines)
 
 
 def _show_failure(claim: Claim) -> None:
