@@ -164,9 +164,57 @@ def test_cache_key_writes_nothing(monkeypatch):
 
 def test_cache_dir_is_per_version_and_source(cache):
     folder = cache_dir()
-    assert folder.parent == cache
-    assert folder.name == f"v{dlgen_lib.__version__}-{cache_module.library_fingerprint()}"
+    assert folder.parent.parent == cache
+    assert folder.parent.name == f"v{dlgen_lib.__version__}-{cache_module.library_fingerprint()}"
     assert len(cache_module.library_fingerprint()) == 12
+
+
+def test_cache_dir_names_the_packages_kernel_path_device_and_replicate(cache, monkeypatch):
+    import mnist1d  # noqa: F401 - installed
+    import torch
+
+    tag = cache_dir().name
+    assert f"torch{torch.__version__}".replace("+", "_") in tag and f"numpy{np.__version__}" in tag
+    assert "mnist1d" in tag and tag.endswith("-cpu-seed0")
+    assert torch.backends.cpu.get_cpu_capability().lower() in tag
+    monkeypatch.setenv("DLGEN_SEED", "3")
+    assert cache_dir().name.endswith("-seed3"), "another replicate must never be served replicate 0's results"
+    monkeypatch.setattr(cache_module, "run_context", lambda: {**dlgen_lib.config.run_context(), "torch": "9.9.9"})
+    assert "torch9.9.9" in cache_dir().name, "a torch upgrade must not serve the old version's results"
+
+
+def test_an_edit_in_a_running_process_changes_the_fingerprint(tmp_path, monkeypatch):
+    """After an edit of the library and a reload (%autoreload), the fingerprint is taken again: the edited code's
+    results are neither served the old results nor stored under the old code's name."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "core.py").write_text("x = 1\n")
+    monkeypatch.setattr(cache_module, "__file__", str(lib / "cache.py"))
+    before = cache_module.library_fingerprint()
+    assert cache_module.library_fingerprint() == before  # stable while nothing changes
+    (lib / "core.py").write_text("x = 22\n")  # another size: seen even within the same mtime tick
+    assert cache_module.library_fingerprint() != before
+
+
+def test_unwritable_cache_folder_is_a_clear_error(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("DLGEN_CACHE", str(blocker / "cache"))
+    with pytest.raises(cache_module.CacheError, match="DLGEN_CACHE=off") as err:
+        experiment(SweepConfig(), 0)
+    assert str(blocker) in str(err.value)
+    assert isinstance(err.value, dlgen_lib.ConfigError)
+
+
+def test_unwritable_default_folder_runs_uncached_with_a_warning(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.delenv("DLGEN_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    CALLS.clear()
+    with pytest.warns(CacheWarning, match="running uncached"):
+        assert_result(experiment(SweepConfig(), 2), SweepConfig(), 2)
+    assert len(CALLS) == 1
 
 
 def test_another_version_gets_another_folder(cache, monkeypatch):
@@ -175,7 +223,7 @@ def test_another_version_gets_another_folder(cache, monkeypatch):
     old = cache_dir()
     monkeypatch.setattr(cache_module, "__version__", "99.0.0")
     new = cache_dir()
-    assert new != old and new.parent == old.parent and new.name.startswith("v99.0.0-")
+    assert new != old and new.parent.parent == old.parent.parent and new.parent.name.startswith("v99.0.0-")
     experiment(cfg, 0)
     assert len(CALLS) == 2  # a new version recomputes
     assert len(output_files(new)) == 1
@@ -187,7 +235,7 @@ def test_another_version_gets_another_folder(cache, monkeypatch):
 def test_changed_library_source_gets_another_folder(cache, monkeypatch):
     old = cache_dir()
     monkeypatch.setattr(cache_module, "library_fingerprint", lambda: "0123456789ab")
-    assert cache_dir() != old and cache_dir().name.endswith("-0123456789ab")
+    assert cache_dir() != old and cache_dir().parent.name.endswith("-0123456789ab")
 
 
 def test_fingerprint_covers_the_chapter_subpackages(tmp_path):
@@ -204,7 +252,7 @@ def test_fingerprint_covers_the_chapter_subpackages(tmp_path):
 def test_default_location_follows_xdg(tmp_path, monkeypatch):
     monkeypatch.delenv("DLGEN_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert cache_dir().parent == tmp_path / "dlgen_lib"
+    assert cache_dir().parent.parent == tmp_path / "dlgen_lib"
 
 
 @pytest.mark.parametrize("off", ["off", "OFF", "0", "false", "no", "none"])
