@@ -278,7 +278,7 @@ def sgd_replicas(loss: FiniteSumLoss, theta0, lr: float, batch_size: int, n_step
     (torch.Size([6, 200]), [0, 10, 20, 30, 40, 50])
     """
     theta = _replicas(theta0, n_replicas, tuple(loss.z.shape[1:])).to(loss.z.device)
-    gen = generator(int(seed, loss.z.device))
+    gen = generator(int(seed), loss.z.device)
 
     def step(theta):
         return theta - lr * loss.minibatch_grad(theta, draw_batches(len(theta), loss.n, batch_size, gen, replace))
@@ -329,7 +329,7 @@ def sgd_replica_grid(loss: FiniteSumLoss, theta0, lrs, batch_sizes, n_steps: int
     weights = weights.repeat_interleave(n_replicas, 0)  # (C R, B_max)
     lr_r = lr_c.repeat_interleave(n_replicas).reshape(-1, *([1] * len(event)))  # (C R, 1...)
     theta = _replicas(theta0, C * n_replicas, event).to(device)
-    gen = generator(int(seed, device))
+    gen = generator(int(seed), device)
 
     def step(theta):  # theta (C R, *event)
         batch = draw_batches(len(theta), loss.n, b_max, gen, replace=True)  # (C R, B_max)
@@ -375,7 +375,7 @@ def euler_maruyama(grad: Callable, theta0, dt: float, n_steps: int, temperature:
     0.5
     """
     theta = _replicas(theta0, n_replicas, ())
-    gen = generator(int(seed, theta.device))
+    gen = generator(int(seed), theta.device)
 
     def step(theta):
         D = torch.as_tensor(noise_var(theta) if callable(noise_var) else noise_var, dtype=_F64).clamp(min=0)

@@ -16,7 +16,7 @@ import pytest
 import dlgen_lib
 
 # Environment variables read by dlgen_lib that the tests control themselves.
-_UNSET = ("DLGEN_DEVICE", "DLGEN_THREADS", "DLGEN_DATA", "CI")
+_UNSET = ("DLGEN_DEVICE", "DLGEN_THREADS", "DLGEN_DATA", "DLGEN_SEED", "DLGEN_LEDGER", "CI")
 
 
 @pytest.fixture(scope="session")

@@ -32,6 +32,13 @@ def test_learning_curve_interpolates_and_improves(cfg):
     assert curve.train_acc.min() == 1.0  # interpolation: every training label
     assert curve.test_acc[-1] > curve.test_acc[0] and curve.test_acc[-1] > 0.6
     assert fits.fit_power_law(curve.sizes, 1 - curve.test_acc, floor=False).b < 0
+    assert np.isfinite(fits.fit_power_law(curve.sizes, 1 - curve.test_acc, floor=True).b)  # the chapter's fit
+
+
+@pytest.mark.parametrize("scale", ["tiny", "small", "full"])
+def test_every_scale_has_enough_sizes_for_the_chapters_fit(scale):
+    sizes = kt.kernel_config(scale).sizes  # fit_power_law(..., floor=True) needs at least 4 sizes
+    assert len(sizes) >= 4 and list(sizes) == sorted(set(sizes))
 
 
 def test_norm_comparison_random_labels_cost_more(cfg):
