@@ -10,17 +10,27 @@ experiment) chosen by the scale:
 The scale is read from the environment variable ``DLGEN_SCALE`` each time :func:`get_scale` is called, so a
 notebook can change it with ``os.environ`` before building its configs.  Nothing here runs at import time.
 
+Each config class inherits from :class:`CheckedConfig` and declares a :class:`Rule` for every field (and
+:class:`Check` relations between fields), so a value out of range -- ``memorization_config(n_val=5000)`` when
+MNIST-1D has 1 000 test examples -- is a :class:`ConfigError` naming the field, its value and what is valid, the
+moment the config is made; :func:`scaled` builds a chapter's config from its presets and checked overrides.
+
 >>> by_scale(tiny=1, small=2, full=3, scale="tiny")
 1
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import functools
+import math
+import numbers
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import torch
@@ -284,3 +294,338 @@ def package_versions() -> dict:
         mnist1d_version = "none"
     return {"torch": torch.__version__, "numpy": np.__version__, "mnist1d": mnist1d_version,
             "machine": platform.machine()}
+
+
+# ------------------------------------------------------------------------------------------ checked configs
+#
+# Every chapter's config is a frozen dataclass that inherits from CheckedConfig and declares, next to its fields,
+# a Rule for every field (RULES) and the relations between fields (CHECKS). An instance is checked when it is
+# made, so `memorization_config(n_val=5000)` fails at once with a ConfigError naming the field, its value and
+# what is valid, instead of computing a wrong result or failing minutes later inside an experiment.
+
+SEED_MAX = 2**32 - 1  # numpy's and torch's generators take seeds in [0, 2**32)
+
+
+def _show(value: Any) -> str:
+    """``repr`` of a value with numpy scalars shown as plain numbers: ``(0.0, 0.5)``, not ``(np.float64(0.0), ...)``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, tuple | list):
+        inner = ", ".join(_show(v) for v in value)
+        return f"({inner},)" if isinstance(value, tuple) and len(value) == 1 else (
+            f"({inner})" if isinstance(value, tuple) else f"[{inner}]")
+    return repr(value)
+
+
+def _num(x: float) -> str:
+    """A bound as the book writes numbers: 4 000, 0.5."""
+    if isinstance(x, numbers.Integral) and abs(x) >= 1000:
+        return f"{x:_}".replace("_", " ")
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+
+
+class Rule:
+    """What values one field of a config may take.
+
+    :meth:`problem` returns None for a valid value, else what is wrong with it ("is out of range"); :attr:`valid`
+    says in words what is valid; ``note`` says why, in the chapter's terms (shown after it).
+    """
+
+    note: str = ""
+
+    @property
+    def valid(self) -> str:
+        raise NotImplementedError
+
+    def problem(self, value: Any) -> str | None:
+        raise NotImplementedError
+
+    def explain(self) -> str:
+        return f"{self.valid} ({self.note})" if self.note else self.valid
+
+
+@dataclass(frozen=True)
+class Integer(Rule):
+    """A whole number in [lo, hi] (either bound may be None: unbounded). Booleans are not numbers here."""
+
+    lo: int | None = None
+    hi: int | None = None
+    note: str = ""
+
+    @property
+    def valid(self) -> str:
+        if self.lo is not None and self.hi is not None:
+            return f"a whole number from {_num(self.lo)} to {_num(self.hi)}"
+        if self.lo is not None:
+            return "a positive whole number" if self.lo == 1 else f"a whole number >= {_num(self.lo)}"
+        return "a whole number" if self.hi is None else f"a whole number <= {_num(self.hi)}"
+
+    def problem(self, value: Any) -> str | None:
+        if not _is_whole(value):
+            return "is not a whole number"
+        if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
+            return "is out of range"
+        return None
+
+
+@dataclass(frozen=True)
+class Real(Rule):
+    """A finite number between lo and hi, each bound closed unless ``lo_open`` / ``hi_open`` (None: unbounded)."""
+
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    note: str = ""
+
+    @property
+    def valid(self) -> str:
+        if self.lo is not None and self.hi is not None:
+            return (f"a number in {'(' if self.lo_open else '['}{_num(self.lo)}, "
+                    f"{_num(self.hi)}{')' if self.hi_open else ']'}")
+        if self.lo is not None:
+            return f"a number {'>' if self.lo_open else '>='} {_num(self.lo)}"
+        if self.hi is not None:
+            return f"a number {'<' if self.hi_open else '<='} {_num(self.hi)}"
+        return "a finite number"
+
+    def problem(self, value: Any) -> str | None:
+        if not _is_real(value):
+            return "is not a number"
+        if not math.isfinite(value):
+            return "is not finite"
+        low = self.lo is not None and (value <= self.lo if self.lo_open else value < self.lo)
+        high = self.hi is not None and (value >= self.hi if self.hi_open else value > self.hi)
+        return "is out of range" if low or high else None
+
+
+@dataclass(frozen=True)
+class OneOf(Rule):
+    """One of a fixed set of values (names of variants, architectures)."""
+
+    options: tuple
+    note: str = ""
+
+    @property
+    def valid(self) -> str:
+        return "one of " + ", ".join(_show(o) for o in self.options)
+
+    def problem(self, value: Any) -> str | None:
+        try:
+            return None if value in self.options else "is not a known choice"
+        except TypeError:  # an unhashable value
+            return "is not a known choice"
+
+
+@dataclass(frozen=True)
+class Flag(Rule):
+    """True or False."""
+
+    note: str = ""
+
+    @property
+    def valid(self) -> str:
+        return "True or False"
+
+    def problem(self, value: Any) -> str | None:
+        return None if isinstance(value, bool | np.bool_) else "is not True or False"
+
+
+@dataclass(frozen=True)
+class OrNone(Rule):
+    """None, or a value valid for ``rule``."""
+
+    rule: Rule
+    note: str = ""
+
+    @property
+    def valid(self) -> str:
+        return f"None or {self.rule.valid}"
+
+    def problem(self, value: Any) -> str | None:
+        return None if value is None else self.rule.problem(value)
+
+
+@dataclass(frozen=True)
+class TupleOf(Rule):
+    """A tuple (a list is taken too) of ``min_len`` to ``max_len`` items, each valid for ``item``; with
+    ``distinct`` no item may repeat; ``contains`` lists values that must be among the items."""
+
+    item: Rule
+    min_len: int = 1
+    max_len: int | None = None
+    distinct: bool = False
+    contains: tuple = ()
+    note: str = ""
+
+    @property
+    def valid(self) -> str:
+        if self.max_len is not None and self.max_len == self.min_len:
+            size = f"a tuple of exactly {self.min_len} items"
+        elif self.min_len == 0:
+            size = "a tuple (possibly empty)"
+        else:
+            size = "a non-empty tuple" if self.min_len == 1 else f"a tuple of at least {self.min_len} items"
+            size += "" if self.max_len is None else f" of at most {self.max_len} items"
+        text = f"{size}, each {self.item.valid}"
+        if self.distinct:
+            text += ", all different"
+        if self.contains:
+            text += ", including " + " and ".join(_show(c) for c in self.contains)
+        return text
+
+    def problem(self, value: Any) -> str | None:
+        if not isinstance(value, tuple | list):
+            return "is not a tuple"
+        n = len(value)
+        if n < self.min_len or (self.max_len is not None and n > self.max_len):
+            return "is empty" if n == 0 else f"has {n} item{'s' if n != 1 else ''}"
+        for i, v in enumerate(value):
+            reason = self.item.problem(v)
+            if reason:
+                return f"has item {i} = {_show(v)} that {reason}"
+        if self.distinct:
+            seen = []
+            for v in value:
+                if v in seen:
+                    return f"repeats {_show(v)}"
+                seen.append(v)
+        missing = [c for c in self.contains if c not in value]
+        return f"lacks {' and '.join(_show(c) for c in missing)}" if missing else None
+
+
+@dataclass(frozen=True)
+class Record(Rule):
+    """A fixed-length tuple whose items have rules of their own, e.g. a (batch size, momentum) pair."""
+
+    items: tuple[tuple[str, Rule], ...]  # (name, rule) per position
+    note: str = ""
+
+    @property
+    def valid(self) -> str:
+        names = ", ".join(name for name, _ in self.items)
+        parts = "; ".join(f"{name} {rule.valid}" for name, rule in self.items)
+        return f"a tuple ({names}): {parts}"
+
+    def problem(self, value: Any) -> str | None:
+        if not isinstance(value, tuple | list) or len(value) != len(self.items):
+            return f"is not a tuple of {len(self.items)} items"
+        for (name, rule), v in zip(self.items, value):
+            reason = rule.problem(v)
+            if reason:
+                return f"has {name} = {_show(v)} that {reason}"
+        return None
+
+
+def positive_int(hi: int | None = None, note: str = "") -> Integer:
+    """A positive whole number (steps, widths, examples), at most ``hi``."""
+    return Integer(1, hi, note)
+
+
+def positive_real(note: str = "") -> Real:
+    """A number > 0 (learning rates, widths of noise, scales)."""
+    return Real(0.0, None, lo_open=True, note=note)
+
+
+def nonnegative_real(note: str = "") -> Real:
+    """A number >= 0 (regularization strengths, variances)."""
+    return Real(0.0, None, note=note)
+
+
+def probability(note: str = "") -> Real:
+    """A fraction or probability in [0, 1]."""
+    return Real(0.0, 1.0, note=note)
+
+
+def seed_int(note: str = "") -> Integer:
+    """A seed: a whole number in [0, 2**32)."""
+    return Integer(0, SEED_MAX, note)
+
+
+def seed_tuple(hi: int = SEED_MAX, note: str = "") -> TupleOf:
+    """A non-empty tuple of distinct seeds, each at most ``hi`` (where the code offsets seeds, to keep them apart)."""
+    return TupleOf(Integer(0, hi), distinct=True, note=note)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A relation between fields of a config: ``holds(cfg)`` must be true; ``valid`` says what is required.
+    It is tested only when each of ``fields`` passed its own rule."""
+
+    fields: tuple[str, ...]
+    holds: Callable[[Any], bool]
+    valid: str
+
+
+def validate_fields(cfg: Any, rules: Mapping[str, Rule], checks: tuple[Check, ...] = ()) -> None:
+    """Check every field of the dataclass instance ``cfg`` against ``rules`` (one rule per field, none for a field
+    that does not exist) and the relations ``checks``; raise one :class:`ConfigError` that lists every bad field
+    with its value and what is valid. The error's ``fields`` attribute holds the names of the bad fields.
+
+    A field without a rule is a mistake in the library (a :class:`TypeError`): every setting must say what it takes.
+    """
+    cls = type(cfg).__name__
+    names = [f.name for f in dataclasses.fields(cfg)]
+    missing, unknown = [n for n in names if n not in rules], [n for n in rules if n not in names]
+    if missing or unknown:
+        raise TypeError(f"{cls}: every field needs exactly one rule; without a rule: {missing}, rules for no "
+                        f"field: {unknown}")
+    problems: list[str] = []
+    bad: list[str] = []
+    for name in names:
+        value = getattr(cfg, name)
+        reason = rules[name].problem(value)
+        if reason:
+            problems.append(f"{name}={_show(value)} {reason}: it must be {rules[name].explain()}")
+            bad.append(name)
+    for check in checks:
+        if set(check.fields).isdisjoint(bad) and not check.holds(cfg):
+            problems.append(", ".join(f"{n}={_show(getattr(cfg, n))}" for n in check.fields) + f": {check.valid}")
+            bad += [n for n in check.fields if n not in bad]
+    if problems:
+        text = problems[0] if len(problems) == 1 else "".join(f"\n  * {p}" for p in problems)
+        error = ConfigError(f"invalid {cls}: {text}")
+        error.fields = tuple(bad)
+        raise error
+
+
+class CheckedConfig:
+    """Base of the chapters' frozen config dataclasses: a subclass declares ``RULES`` (field name ->
+    :class:`Rule`, one for every field) and ``CHECKS`` (:class:`Check` relations between fields), and every
+    instance is checked by :func:`validate_fields` when it is made (also by ``dataclasses.replace``)."""
+
+    RULES: ClassVar[Mapping[str, Rule]] = {}
+    CHECKS: ClassVar[tuple[Check, ...]] = ()
+
+    def __post_init__(self) -> None:
+        validate_fields(self, self.RULES, self.CHECKS)
+
+
+C = TypeVar("C")
+
+
+def with_overrides(base: C, overrides: Mapping[str, Any]) -> C:
+    """``base`` (a config dataclass) with the fields named in ``overrides`` replaced, and checked again. A name that
+    is not a field is a :class:`ConfigError` that lists the fields (a misspelt override is never ignored)."""
+    names = [f.name for f in dataclasses.fields(base)]
+    unknown = [k for k in overrides if k not in names]
+    if unknown:
+        hints = [f"{k!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(k, names, 1)) else repr(k)
+                 for k in unknown]
+        raise ConfigError(f"{type(base).__name__} has no field {', '.join(hints)}; its fields are: "
+                          f"{', '.join(names)}")
+    return dataclasses.replace(base, **overrides) if overrides else base
+
+
+def scaled(*, tiny: C, small: C, full: C, scale: str | None = None, overrides: Mapping[str, Any] | None = None) -> C:
+    """The preset for the scale (:func:`by_scale`) with single fields overridden (:func:`with_overrides`): what a
+    chapter's ``*_config(scale=None, **overrides)`` returns. The three presets are checked as they are made."""
+    return with_overrides(by_scale(tiny=tiny, small=small, full=full, scale=scale), overrides or {})

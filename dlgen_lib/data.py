@@ -15,22 +15,22 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import os
 import random
 import shutil
 import tempfile
-import urllib.error
 import urllib.request
 import zlib
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 import numpy as np
 import torch
 
-from .config import derive_seed, generator
+from .config import ConfigError, derive_seed, generator
 
 REPO_DATA = Path(__file__).resolve().parent.parent / "data"
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -64,8 +64,21 @@ class DataNotFoundError(FileNotFoundError):
     """A data set is not on this machine and could not be fetched; the message says how to get it."""
 
 
+class DataFolderError(DataNotFoundError, ConfigError):
+    """``DLGEN_DATA`` (or the ``root`` argument) names a folder that does not exist: a setting that is wrong, so
+    it is both a :class:`DataNotFoundError` and a :class:`~dlgen_lib.config.ConfigError`."""
+
+
 class DataIntegrityError(ValueError):
-    """A data file does not have the expected content (size or SHA-256)."""
+    """A data file does not have the expected content (cut off, damaged, wrong size or SHA-256)."""
+
+
+# What to do about a damaged file of the full set (read_idx's message ends with it).
+FULL_REMEDY = ("delete it and run fashion_mnist(full=True) again to download a fresh copy, or install the Debian "
+               "package dataset-fashion-mnist (apt-get install dataset-fashion-mnist), which puts the four files "
+               f"in {DEBIAN_FASHION}")
+SUBSET_REMEDY = ("restore the shipped subset from the repository (git checkout -- data/fashion-mnist-subset) or "
+                 "rebuild it with `python data/make_subset.py` from the full set")
 
 
 @dataclass(frozen=True)
@@ -150,25 +163,29 @@ def _mnist1d(num_samples: int, train_split: float, seed: int) -> Dataset:
 # ----------------------------------------------------------------------------------------- Fashion-MNIST
 
 
-def read_idx(path: str | os.PathLike, expected_sha256: str | None = None) -> np.ndarray:
+def read_idx(path: str | os.PathLike, expected_sha256: str | None = None, remedy: str | None = None) -> np.ndarray:
     """Read an IDX file (optionally gzip-compressed) into a numpy array of its declared shape.
 
     The IDX format (LeCun et al.): two zero bytes, a type code (0x08 = uint8), the number of dimensions,
     then each dimension as a big-endian 32-bit integer, then the data. When ``expected_sha256`` is given, the
-    decompressed bytes must have that SHA-256.
+    decompressed bytes must have that SHA-256. A file that is cut off (a download that stopped halfway) or
+    damaged is a :class:`DataIntegrityError` naming it and saying what to do: ``remedy``, by default "delete it
+    and fetch it again".
     """
     path = Path(path)
+    remedy = remedy or "delete it and fetch it again"
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as fh:
             raw = fh.read()
     except (EOFError, gzip.BadGzipFile, zlib.error) as err:
-        raise DataIntegrityError(f"{path} is damaged or truncated ({err}); delete it and fetch it again") from err
+        raise DataIntegrityError(f"{path} is cut off or damaged ({type(err).__name__}: {err}), perhaps by an "
+                                 f"interrupted download; {remedy}") from err
     if expected_sha256 is not None:
         digest = hashlib.sha256(raw).hexdigest()
         if digest != expected_sha256:
             raise DataIntegrityError(f"{path}: SHA-256 {digest} does not match the expected {expected_sha256}; "
-                                     f"the file is damaged or not the one expected: delete it and fetch it again")
+                                     f"the file is damaged or not the one expected: {remedy}")
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise DataIntegrityError(f"{path} is not an unsigned-byte IDX file (bad magic number)")
     ndim = raw[3]
@@ -202,10 +219,13 @@ def fashion_mnist(full: bool = False, root: str | os.PathLike | None = None, dow
     ``full=False`` (what the small scale uses) reads the subset shipped in ``data/fashion-mnist-subset``:
     the first 10 000 training and 2 000 test images of the official files, so it never needs a download.
     ``full=True`` reads the whole 60 000 / 10 000 set from the first folder that holds the four files:
-    ``root``, ``$DLGEN_DATA``, ``data/fashion-mnist``, ``/usr/share/datasets/fashion-mnist`` (the Debian
-    package ``dataset-fashion-mnist``); else, when ``download`` is true and a network is reachable, it fetches
-    them from the official source into ``data/fashion-mnist`` and checks their SHA-256. Otherwise it raises
-    :class:`DataNotFoundError`, saying how to get the files.
+    ``root``, ``$DLGEN_DATA`` (each, or its ``fashion-mnist`` subfolder), ``data/fashion-mnist``,
+    ``/usr/share/datasets/fashion-mnist`` (the Debian package ``dataset-fashion-mnist``); else, when ``download``
+    is true and a network is reachable, it fetches them from the official source into ``data/fashion-mnist``,
+    each to a temporary file that is moved into place only once complete and its SHA-256 checked (a failed
+    download leaves no file and no folder behind). Otherwise it raises :class:`DataNotFoundError`, saying how to
+    get the files. A ``root`` or ``DLGEN_DATA`` that names no existing folder is a :class:`DataFolderError`; a
+    file that is cut off or damaged is a :class:`DataIntegrityError` naming it.
 
     Returns x of shape (n, 1, 28, 28) float32 in [0, 1] and y of shape (n,) int64.
     """
@@ -216,7 +236,7 @@ def fashion_mnist(full: bool = False, root: str | os.PathLike | None = None, dow
                                     f"restore it from the repository (git checkout -- data/) or rebuild it "
                                     f"with `python data/make_subset.py` from the full set")
         return _fashion_from(folder, subset=True, name="Fashion-MNIST (subset)")
-    user = [Path(p) for p in (root, os.environ.get("DLGEN_DATA")) if p]
+    user = _user_folders(root)
     candidates = user + [REPO_DATA / "fashion-mnist", DEBIAN_FASHION] + [c / "fashion-mnist" for c in user]
     for folder in candidates:
         if all((folder / f).exists() for f in FASHION_FILES.values()):
@@ -225,11 +245,11 @@ def fashion_mnist(full: bool = False, root: str | os.PathLike | None = None, dow
         target = REPO_DATA / "fashion-mnist"
         try:
             _download_fashion(target)
+        except (OSError, http.client.HTTPException, DataIntegrityError) as err:  # URLError is an OSError
+            reason = (f"the download from {FASHION_URL} failed ({type(err).__name__}: {err}); no partial file "
+                      f"was kept")
+        else:
             return _fashion_from(target, subset=False, name="Fashion-MNIST")
-        except (urllib.error.URLError, OSError, DataIntegrityError) as err:
-            if target.is_dir() and not any(target.iterdir()):
-                target.rmdir()  # leave no empty folder behind when offline
-            reason = f"the download from {FASHION_URL} failed ({err})"
     else:
         reason = "download=False"
     searched = ", ".join(str(c) for c in candidates)
@@ -240,36 +260,75 @@ def fashion_mnist(full: bool = False, root: str | os.PathLike | None = None, dow
         f"needs none of this: it uses the subset shipped in data/.")
 
 
+def _user_folders(root: str | os.PathLike | None) -> list[Path]:
+    """The folders named by the ``root`` argument and ``$DLGEN_DATA`` (blank: unset), each checked to exist."""
+    folders = []
+    for source, value in (("argument root", root), ("DLGEN_DATA", os.environ.get("DLGEN_DATA", "").strip())):
+        if value is None or value == "":
+            continue
+        folder = Path(value).expanduser()
+        if not folder.is_dir():
+            what = "is a file, not a folder" if folder.exists() else "names a folder that does not exist"
+            raise DataFolderError(
+                f"{source}={str(value)!r} {what}. {source} should hold the path of an existing folder that "
+                f"contains the four Fashion-MNIST files ({', '.join(FASHION_FILES.values())}), or a "
+                f"fashion-mnist/ subfolder holding them (the Debian package dataset-fashion-mnist puts them in "
+                f"{DEBIAN_FASHION}). "
+                + ("Unset DLGEN_DATA to use data/fashion-mnist, the Debian folder or a download instead."
+                   if source == "DLGEN_DATA" else "Pass root=None to search the usual places instead."))
+        folders.append(folder)
+    return folders
+
+
 @lru_cache(maxsize=2)
 def _fashion_from(folder: Path, subset: bool, name: str) -> Dataset:
-    sums = SUBSET_SHA256 if subset else FASHION_SHA256
-    arrays = {key: read_idx(folder / fname, sums[key]) for key, fname in FASHION_FILES.items()}
+    sums, remedy = (SUBSET_SHA256, SUBSET_REMEDY) if subset else (FASHION_SHA256, FULL_REMEDY)
+    arrays = {key: read_idx(folder / fname, sums[key], remedy) for key, fname in FASHION_FILES.items()}
     to_x = lambda a: torch.from_numpy(a.astype(np.float32) / 255.0).unsqueeze(1)  # noqa: E731  (n,1,28,28)
     to_y = lambda a: torch.from_numpy(a.astype(np.int64))  # noqa: E731
     return Dataset(name, to_x(arrays["train_images"]), to_y(arrays["train_labels"]),
                    to_x(arrays["test_images"]), to_y(arrays["test_labels"]))
 
 
+def _fetch(url: str, out: BinaryIO) -> None:
+    """Copy the body of ``url`` into the open file ``out`` (the one place the library goes to the network)."""
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        shutil.copyfileobj(resp, out)
+
+
 def _download_fashion(target: Path) -> None:
-    """Fetch the four official files into ``target``; each is verified before it is moved into place."""
+    """Fetch the four official files into ``target``. Each goes to a temporary file first and is moved into place
+    only when it is complete (its gzip stream ends properly) and its SHA-256 is the official one. When any step
+    fails, the temporary file is removed, and so are the folders this call created (with what they hold), so an
+    interrupted download leaves the disk as it found it."""
+    created = [p for p in (target, *target.parents) if not p.exists()]  # innermost first
     target.mkdir(parents=True, exist_ok=True)
-    for key, fname in FASHION_FILES.items():
-        dest = target / fname
-        if dest.exists():
-            continue
-        fd, tmp = tempfile.mkstemp(dir=target, suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(FASHION_URL + fname, timeout=30) as resp:
-                shutil.copyfileobj(resp, out)
-            with gzip.open(tmp, "rb") as fh:
-                digest = hashlib.sha256(fh.read()).hexdigest()
-            if digest != FASHION_SHA256[key]:
-                raise DataIntegrityError(f"downloaded {fname} has SHA-256 {digest}, expected "
-                                         f"{FASHION_SHA256[key]}; not keeping it")
-            os.replace(tmp, dest)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+    try:
+        for key, fname in FASHION_FILES.items():
+            dest = target / fname
+            if dest.exists():
+                continue
+            fd, tmp = tempfile.mkstemp(dir=target, prefix=f".{fname}.", suffix=".part")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    _fetch(FASHION_URL + fname, out)
+                try:
+                    with gzip.open(tmp, "rb") as fh:
+                        digest = hashlib.sha256(fh.read()).hexdigest()
+                except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+                    raise DataIntegrityError(f"the download of {fname} is cut off or damaged ({type(err).__name__}: "
+                                             f"{err}); not keeping it") from err
+                if digest != FASHION_SHA256[key]:
+                    raise DataIntegrityError(f"downloaded {fname} has SHA-256 {digest}, expected "
+                                             f"{FASHION_SHA256[key]}; not keeping it")
+                os.replace(tmp, dest)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+    except BaseException:
+        if created:
+            shutil.rmtree(created[-1], ignore_errors=True)  # the outermost folder this call made
+        raise
 
 
 # ------------------------------------------------------------------------------------------ corruptions

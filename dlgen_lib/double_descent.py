@@ -21,7 +21,21 @@ import torch
 
 from . import random_features as rf
 from .cache import cached
-from .config import by_scale, get_device
+from .config import (
+    Check,
+    CheckedConfig,
+    Integer,
+    Real,
+    TupleOf,
+    get_device,
+    nonnegative_real,
+    positive_int,
+    positive_real,
+    probability,
+    scaled,
+    seed_int,
+    seed_tuple,
+)
 from .data import corrupt_labels, fashion_mnist, mnist1d
 from .models import MLP, ConvNet2D
 from .sweeps import WidthSweep, train_widths
@@ -35,8 +49,9 @@ def _ratios(lo: float, hi: float, count: int) -> tuple[float, ...]:
 
 
 @dataclass(frozen=True)
-class DoubleDescentConfig:
-    """Sizes of chapter 7's experiments."""
+class DoubleDescentConfig(CheckedConfig):
+    """Sizes of chapter 7's experiments. Every field is checked when a config is made (``RULES``, ``CHECKS``): a
+    value out of range is a :class:`~dlgen_lib.config.ConfigError` naming it."""
 
     # random features, MNIST-1D (d = 40): n examples, N = ratio * n features
     rf_n: int = 1000
@@ -62,6 +77,7 @@ class DoubleDescentConfig:
     sw_seeds: tuple[int, ...] = (0, 1, 2)
     # deep double descent: MLP 40-h-h-10 on MNIST-1D (4 000 / 1 000), Adam, cosine learning rate
     widths: tuple[int, ...] = (2, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256)
+    deep_n_train: int = 4000  # training examples of the MLP sweep (the first of MNIST-1D's 4 000)
     deep_noise: float = 0.15  # fraction of training labels redrawn uniformly (the MNIST-1D notebook's 15 %)
     deep_seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5)
     clean_seeds: tuple[int, ...] = (0, 1)  # the same sweep without label noise
@@ -77,26 +93,66 @@ class DoubleDescentConfig:
     cnn_steps: int = 10_000
     seed: int = 0  # label noise and data subsets
 
+    RULES = {  # MNIST-1D: 4 000 training / 1 000 test; Fashion-MNIST: 60 000 / 10 000 (beyond the shipped
+        # subset's 10 000 / 2 000 the full set is read)
+        "rf_n": positive_int(4000, "MNIST-1D has 4 000 training examples"),
+        "rf_n_test": positive_int(1000, "MNIST-1D has 1 000 test examples"),
+        "rf_ratios": TupleOf(positive_real(), distinct=True, note="N / n, features per example"),
+        "rf_lams": TupleOf(nonnegative_real(), distinct=True, note="ridge strengths, 0 for the min-norm fit"),
+        "rf_seeds": seed_tuple(),
+        "rf_noises": TupleOf(probability(), distinct=True, note="label-noise probabilities"),
+        "fashion_n": positive_int(60_000, "Fashion-MNIST has 60 000 training images"),
+        "fashion_n_test": positive_int(10_000, "Fashion-MNIST has 10 000 test images"),
+        "fashion_ratios": TupleOf(positive_real(), distinct=True, note="N / n, features per example"),
+        "fashion_seeds": seed_tuple(),
+        "iso_n": Integer(2, None, "examples of the isotropic regression"),
+        "iso_gammas": TupleOf(positive_real(), distinct=True, note="p / n, features per example"),
+        "iso_sigma2": nonnegative_real("noise variance σ²"),
+        "iso_beta2": nonnegative_real("signal ||β||²"),
+        "iso_trials": Integer(2, None, "Monte Carlo draws; two at least for a standard error"),
+        "sw_features": TupleOf(positive_int(), distinct=True, note="numbers of random features N"),
+        "sw_ns": TupleOf(positive_int(4000), distinct=True, note="MNIST-1D has 4 000 training examples"),
+        "sw_seeds": seed_tuple(),
+        "widths": TupleOf(positive_int(), distinct=True),
+        "deep_n_train": positive_int(4000, "MNIST-1D has 4 000 training examples"),
+        "deep_noise": Real(0.0, 1.0, lo_open=True, note="the noisy sweep is compared with a clean one (noise 0)"),
+        "deep_seeds": seed_tuple(),
+        "clean_seeds": seed_tuple(),
+        "steps": positive_int(),
+        "lr": positive_real("Adam's learning rate"),
+        "batch_size": positive_int(4000, "MNIST-1D has 4 000 training examples"),
+        "eval_every": positive_int(),
+        "cnn_widths": TupleOf(positive_int(), min_len=0, distinct=True, note="empty: not run"),
+        "cnn_seeds": seed_tuple(),
+        "cnn_n_train": positive_int(60_000, "Fashion-MNIST has 60 000 training images"),
+        "cnn_n_test": positive_int(10_000, "Fashion-MNIST has 10 000 test images"),
+        "cnn_steps": positive_int(),
+        "seed": seed_int(),
+    }
+    CHECKS = (
+        Check(("iso_gammas", "iso_n"), lambda c: round(min(c.iso_gammas) * c.iso_n) >= 1,
+              "every p = round(γ n) must be at least one feature"),
+    )
+
 
 def double_descent_config(scale: str | None = None, **overrides) -> DoubleDescentConfig:
     """The config for the scale (``$DLGEN_SCALE`` by default); keyword arguments override single fields."""
-    base = by_scale(
+    return scaled(
         tiny=DoubleDescentConfig(rf_n=120, rf_n_test=200, rf_ratios=_ratios(0.2, 8.0, 9), rf_lams=(0.0, 1e-3, 1e-1),
                                  rf_seeds=(0, 1), rf_noises=(0.0, 0.3), fashion_n=100, fashion_n_test=200,
                                  fashion_ratios=_ratios(0.2, 5.0, 7), fashion_seeds=(0,), iso_n=30,
                                  iso_gammas=(0.2, 0.5, 2.0, 5.0), iso_trials=60, sw_features=(60,),
                                  sw_ns=(20, 40, 60, 90, 200), sw_seeds=(0,), widths=(2, 8, 64), deep_seeds=(0,),
-                                 clean_seeds=(0,), steps=300, eval_every=100),
+                                 clean_seeds=(0,), steps=300, eval_every=100, deep_n_train=400),
         small=DoubleDescentConfig(),
-        full=DoubleDescentConfig(rf_n=4000, rf_n_test=4000, rf_ratios=_ratios(0.1, 20.0, 48), rf_seeds=(0, 1, 2, 3, 4),
+        full=DoubleDescentConfig(rf_n=4000, rf_n_test=1000, rf_ratios=_ratios(0.1, 20.0, 48), rf_seeds=(0, 1, 2, 3, 4),
                                  fashion_n=4000, fashion_n_test=10_000, fashion_ratios=_ratios(0.1, 10.0, 40),
                                  fashion_seeds=(0, 1, 2), iso_n=400, iso_trials=1000, sw_features=(1000, 2000),
-                                 sw_ns=tuple(int(v) for v in np.unique(np.round(np.geomspace(200, 8000, 30)))),
+                                 sw_ns=tuple(int(v) for v in np.unique(np.round(np.geomspace(200, 4000, 30)))),
                                  widths=(2, 4, 6, 8, 12, 16, 20, 24, 32, 40, 48, 56, 64, 80, 96, 128, 192, 256, 512),
                                  deep_seeds=tuple(range(8)), clean_seeds=(0, 1, 2), steps=10_000, eval_every=250,
                                  cnn_widths=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)),
-        scale=scale)
-    return DoubleDescentConfig(**{**base.__dict__, **overrides})
+        scale=scale, overrides=overrides)
 
 
 def train_config(cfg: DoubleDescentConfig) -> TrainConfig:
@@ -199,7 +255,7 @@ def deep_double_descent(cfg: DoubleDescentConfig) -> dict[float, WidthSweep]:
     """Every width x seed of the MLP on MNIST-1D, with a fraction cfg.deep_noise of the labels redrawn (seeds
     cfg.deep_seeds) and with clean labels (cfg.clean_seeds): {noise: sweep}. Both label sets train in the same
     width buckets, so the per-step overhead is paid once."""
-    data = mnist1d().to(get_device())
+    data = mnist1d().subset(n_train=cfg.deep_n_train).to(get_device())
     ys = torch.stack([corrupt_labels(data.y_train, cfg.deep_noise, seed=cfg.seed).labels, data.y_train])
     noisy, clean = train_widths(mlp, cfg.widths, [cfg.deep_seeds, cfg.clean_seeds], data.x_train, ys,
                                 train_config(cfg), data.x_test, data.y_test)

@@ -19,19 +19,35 @@ import torch
 
 from . import kernels as kn
 from .cache import cached
-from .config import by_scale, generator, get_device, progress
-from .data import corrupt_labels, fashion_mnist
+from .config import (
+    Check,
+    CheckedConfig,
+    Flag,
+    Integer,
+    TupleOf,
+    generator,
+    get_device,
+    positive_int,
+    positive_real,
+    progress,
+    scaled,
+    seed_int,
+)
+from .data import SUBSET_SIZES, corrupt_labels, fashion_mnist
 
 
 @dataclass(frozen=True)
-class KernelConfig:
-    """Sizes of chapter 5's experiments (Fashion-MNIST pixels in [0, 1], flattened to 784 features)."""
+class KernelConfig(CheckedConfig):
+    """Sizes of chapter 5's experiments (Fashion-MNIST pixels in [0, 1], flattened to 784 features). Every field is
+    checked when a config is made (``RULES``, ``CHECKS``): a value out of range is a
+    :class:`~dlgen_lib.config.ConfigError` naming it."""
 
     n_train: int = 10_000  # training images of the kernel interpolant (the shipped subset holds 10 000)
     n_test: int = 2_000  # test images
     full_data: bool = False  # read the full 60 000 / 10 000 set (needed when n_train > 10 000)
     gamma: float = 0.02  # Gaussian kernel k(x, z) = exp(-gamma ||x - z||²), Zhang et al.'s value for MNIST
-    sizes: tuple[int, ...] = (500, 1000, 2000, 5000, 10_000)  # training-set sizes of the learning curve
+    # training-set sizes of the learning curve; at least 4 at every scale (the chapter fits a power law with a floor)
+    sizes: tuple[int, ...] = (500, 1000, 2000, 5000, 10_000)
     n_norm: int = 2_000  # examples of the true- vs random-label RKHS-norm comparison
     gabor_orientations: int = 8  # orientations of the Gabor bank
     gabor_scales: int = 2  # wavelengths of the Gabor bank
@@ -41,17 +57,45 @@ class KernelConfig:
     gd_steps: int = 2_000  # least-squares demo: gradient steps
     seed: int = 0
 
+    RULES = {
+        "n_train": positive_int(60_000, "the full set has 60 000 training images, the shipped subset 10 000"),
+        "n_test": positive_int(10_000, "the full set has 10 000 test images, the shipped subset 2 000"),
+        "full_data": Flag(),
+        "gamma": positive_real("the width of the Gaussian kernel"),
+        "sizes": TupleOf(positive_int(60_000), distinct=True, note="training-set sizes, as n_train"),
+        "n_norm": Integer(2, 60_000, "examples of the RKHS-norm comparison, from the images loaded"),
+        "gabor_orientations": positive_int(),
+        "gabor_scales": positive_int(),
+        "gabor_pool": positive_int(28, "a pooling window within the 28 x 28 image"),
+        "ls_n": positive_int(),
+        "ls_d": positive_int(note="more features than examples, ls_d > ls_n"),
+        "gd_steps": positive_int(),
+        "seed": seed_int(),
+    }
+    CHECKS = (
+        Check(("n_train", "sizes", "full_data"),
+              lambda c: max(c.n_train, *c.sizes) <= (60_000 if c.full_data else SUBSET_SIZES[0]),
+              "n_train and every size must be at most 10 000, the training images of the shipped subset; "
+              "set full_data=True for up to 60 000"),
+        Check(("n_test", "full_data"), lambda c: c.n_test <= (10_000 if c.full_data else SUBSET_SIZES[1]),
+              "n_test must be at most 2 000, the test images of the shipped subset; set full_data=True for up "
+              "to 10 000"),
+        Check(("n_norm", "n_train", "sizes"), lambda c: c.n_norm <= max(c.n_train, *c.sizes),
+              "n_norm must be at most max(n_train, max(sizes)), the images loaded"),
+        Check(("ls_n", "ls_d"), lambda c: c.ls_d > c.ls_n,
+              "ls_d must exceed ls_n: the least-squares demo is overparameterized, more features than examples"),
+    )
+
 
 def kernel_config(scale: str | None = None, **overrides) -> KernelConfig:
     """The config for the scale (``$DLGEN_SCALE`` by default); keyword arguments override single fields."""
-    base = by_scale(
-        tiny=KernelConfig(n_train=500, n_test=500, sizes=(100, 200, 500), n_norm=300, ls_n=20, ls_d=60,
+    return scaled(
+        tiny=KernelConfig(n_train=500, n_test=500, sizes=(100, 200, 300, 500), n_norm=300, ls_n=20, ls_d=60,
                           gd_steps=500),
         small=KernelConfig(),
         full=KernelConfig(n_train=60_000, n_test=10_000, full_data=True, n_norm=10_000,
                           sizes=(1000, 2000, 5000, 10_000, 20_000, 60_000), ls_n=500, ls_d=5000, gd_steps=5000),
-        scale=scale)
-    return KernelConfig(**{**base.__dict__, **overrides})
+        scale=scale, overrides=overrides)
 
 
 # ------------------------------------------------------------------------------------------ the kernel

@@ -23,15 +23,29 @@ import numpy as np
 import torch
 
 from .cache import cached
-from .config import by_scale, get_device
+from .config import (
+    CheckedConfig,
+    Integer,
+    OneOf,
+    Real,
+    TupleOf,
+    get_device,
+    nonnegative_real,
+    positive_int,
+    positive_real,
+    probability,
+    scaled,
+    seed_tuple,
+)
 from .data import INPUT_CORRUPTIONS, Dataset, corrupt_labels, mnist1d, randomize_inputs
 from .models import MLP, build, param_count
 from .train import History, TrainConfig, train_ensemble
 
 
 @dataclass(frozen=True)
-class MemorizationConfig:
-    """Sizes of chapter 1's experiments (MNIST-1D, MLP 40-w-...-w-10, Adam)."""
+class MemorizationConfig(CheckedConfig):
+    """Sizes of chapter 1's experiments (MNIST-1D, MLP 40-w-...-w-10, Adam). Every field is checked when a config
+    is made (``RULES``): a value out of range is a :class:`~dlgen_lib.config.ConfigError` naming it."""
 
     n_train: int = 4000  # training examples used (MNIST-1D has 4 000)
     width: int = 256  # hidden units per layer
@@ -48,6 +62,24 @@ class MemorizationConfig:
     reg_steps: int = 2000  # steps of the regularized runs (regularizers slow memorization down)
     n_val: int = 500  # the first n_val test examples serve as a validation set, the rest as a held-out set
 
+    RULES = {  # MNIST-1D has 4 000 training and 1 000 test examples
+        "n_train": positive_int(4000, "MNIST-1D has 4 000 training examples"),
+        "width": positive_int(),
+        "depth": Integer(0, None, "hidden layers; 0 is a linear classifier"),
+        "steps": positive_int(),
+        "lr": positive_real("Adam's learning rate"),
+        "batch_size": positive_int(4000, "4 000 or more is full-batch on all of MNIST-1D"),
+        "eval_every": positive_int(),
+        "corruptions": TupleOf(probability(), distinct=True, note="label-corruption probabilities p"),
+        "seeds": seed_tuple(999, "seed s of setting i initializes its network with seed 1000 i + s"),
+        "input_kinds": TupleOf(OneOf(INPUT_CORRUPTIONS), distinct=True),
+        "weight_decay": nonnegative_real("an L2 coefficient"),
+        "dropout": Real(0.0, 1.0, hi_open=True, note="a dropout rate"),
+        "reg_steps": positive_int(),
+        "n_val": positive_int(999, "the first n_val of the 1 000 MNIST-1D test examples validate, the other "
+                            "1 000 - n_val (at least one) are held out"),
+    }
+
     def train_config(self, steps: int | None = None, weight_decay: float = 0.0) -> TrainConfig:
         return TrainConfig(steps=steps or self.steps, lr=self.lr, batch_size=self.batch_size, optimizer="adam",
                            eval_every=self.eval_every, weight_decay=weight_decay)
@@ -59,14 +91,13 @@ class MemorizationConfig:
 
 def memorization_config(scale: str | None = None, **overrides) -> MemorizationConfig:
     """The config for the scale (``$DLGEN_SCALE`` by default); keyword arguments override single fields."""
-    base = by_scale(
+    return scaled(
         tiny=MemorizationConfig(n_train=400, width=64, steps=300, eval_every=50, corruptions=(0.0, 0.5, 1.0),
                                 seeds=(0,), reg_steps=300, n_val=500),
         small=MemorizationConfig(),
         full=MemorizationConfig(width=512, steps=4000, reg_steps=6000, eval_every=50,
                                 corruptions=tuple(np.round(np.linspace(0, 1, 11), 2)), seeds=(0, 1, 2, 3, 4)),
-        scale=scale)
-    return MemorizationConfig(**{**base.__dict__, **overrides})
+        scale=scale, overrides=overrides)
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import random
+import zlib
 
 import numpy as np
 import pytest
 import torch
 
 import dlgen_lib.data as data
+from dlgen_lib.config import ConfigError
 from dlgen_lib.data import (
     FASHION_FILES,
     DataIntegrityError,
@@ -245,6 +248,143 @@ def test_found_files_are_checked_against_the_official_sha256(no_fashion_anywhere
     monkeypatch.setenv("DLGEN_DATA", str(folder))
     with pytest.raises(DataIntegrityError, match="SHA-256"):
         fashion_mnist(full=True, download=False)
+
+
+def test_dlgen_data_naming_no_folder_is_a_clear_error(no_fashion_anywhere, monkeypatch):
+    """A DLGEN_DATA that names no folder is not skipped silently: it says so, and what the variable should hold."""
+    missing = no_fashion_anywhere / "no-such-folder"
+    monkeypatch.setenv("DLGEN_DATA", str(missing))
+    with pytest.raises(data.DataFolderError) as err:
+        fashion_mnist(full=True, download=False)
+    message = str(err.value)
+    assert "DLGEN_DATA" in message and str(missing) in message and "does not exist" in message
+    assert all(fname in message for fname in FASHION_FILES.values())  # what the folder should contain
+    assert isinstance(err.value, DataNotFoundError) and isinstance(err.value, ConfigError)
+    fake_file = no_fashion_anywhere / "a-file"
+    fake_file.write_text("")
+    monkeypatch.setenv("DLGEN_DATA", str(fake_file))
+    with pytest.raises(DataNotFoundError, match="is a file, not a folder"):
+        fashion_mnist(full=True, download=False)
+    with pytest.raises(ConfigError, match="argument root"):  # the root argument is checked the same way
+        fashion_mnist(full=True, root=missing, download=False)
+    monkeypatch.setenv("DLGEN_DATA", "  ")  # blank counts as unset
+    with pytest.raises(DataNotFoundError, match="was not found"):
+        fashion_mnist(full=True, download=False)
+
+
+def _fake_fashion(folder, n=3) -> dict[str, str]:
+    """Write four small IDX files under the official names in ``folder``; return their decompressed SHA-256."""
+    folder.mkdir(parents=True, exist_ok=True)
+    sums = {}
+    for i, (key, fname) in enumerate(FASHION_FILES.items()):
+        array = _random_uint8((n, 28, 28) if "images" in key else (n,), seed=i)
+        if "labels" in key:
+            array = array % 10
+        write_idx(folder / fname, array)
+        sums[key] = hashlib.sha256(gzip.decompress((folder / fname).read_bytes())).hexdigest()
+    return sums
+
+
+def test_truncated_gzip_in_a_data_folder_names_the_file_and_the_fix(no_fashion_anywhere, monkeypatch):
+    """A .gz file cut off halfway (an interrupted copy or download) is a DataIntegrityError, not a bare EOFError."""
+    folder = no_fashion_anywhere / "cut"
+    sums = _fake_fashion(folder)
+    monkeypatch.setattr(data, "FASHION_SHA256", sums)
+    victim = folder / FASHION_FILES["test_images"]
+    raw = victim.read_bytes()
+    victim.write_bytes(raw[: len(raw) // 2])
+    monkeypatch.setenv("DLGEN_DATA", str(folder))
+    with pytest.raises(DataIntegrityError) as err:
+        fashion_mnist(full=True, download=False)
+    message = str(err.value)
+    assert str(victim) in message and "cut off" in message
+    assert "delete it" in message and "dataset-fashion-mnist" in message
+    assert isinstance(err.value.__cause__, EOFError | zlib.error | gzip.BadGzipFile)
+
+
+def test_truncated_subset_file_says_how_to_restore_it(no_fashion_anywhere, monkeypatch):
+    folder = no_fashion_anywhere / "repo" / data.SUBSET_DIR
+    monkeypatch.setattr(data, "SUBSET_SHA256", _fake_fashion(folder))
+    victim = folder / FASHION_FILES["train_labels"]
+    victim.write_bytes(victim.read_bytes()[:-9])  # the gzip trailer is gone
+    with pytest.raises(DataIntegrityError, match="git checkout -- data/fashion-mnist-subset") as err:
+        fashion_mnist()
+    assert str(victim) in str(err.value)
+
+
+@pytest.fixture
+def fake_server(no_fashion_anywhere, monkeypatch):
+    """The official files replaced by small fakes served by a stand-in for the network (no request is ever made):
+    ``serve[fname]`` holds the bytes each download writes, ``fail[fname]`` an exception raised halfway."""
+    sums = _fake_fashion(no_fashion_anywhere / "served")
+    monkeypatch.setattr(data, "FASHION_SHA256", sums)
+    serve = {f: (no_fashion_anywhere / "served" / f).read_bytes() for f in FASHION_FILES.values()}
+    fail: dict[str, BaseException] = {}
+    requested: list[str] = []
+
+    def fetch(url, out):
+        fname = url.rsplit("/", 1)[-1]
+        requested.append(fname)
+        body = serve[fname]
+        if fname in fail:
+            out.write(body[: len(body) // 2])
+            raise fail[fname]
+        out.write(body)
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the tests must not go to the network")
+
+    monkeypatch.setattr(data, "_fetch", fetch)
+    monkeypatch.setattr(data.urllib.request, "urlopen", no_network)
+    return no_fashion_anywhere, serve, fail, requested
+
+
+def test_download_moves_complete_verified_files_into_place(fake_server):
+    tmp, serve, _, requested = fake_server
+    d = fashion_mnist(full=True)
+    assert d.x_train.shape == (3, 1, 28, 28) and d.y_test.shape == (3,)
+    target = tmp / "repo" / "fashion-mnist"
+    assert sorted(p.name for p in target.iterdir()) == sorted(FASHION_FILES.values())  # no .part left over
+    assert all((target / f).read_bytes() == serve[f] for f in FASHION_FILES.values())
+    assert requested == list(FASHION_FILES.values())
+
+
+@pytest.mark.parametrize("error", [ConnectionResetError("connection reset by peer"),
+                                   http.client.IncompleteRead(b"partial", 1000)])
+def test_interrupted_download_leaves_nothing_behind(fake_server, error):
+    """The third file stops halfway: no partial file, no empty data/fashion-mnist folder, a clear error."""
+    tmp, _, fail, requested = fake_server
+    fail[FASHION_FILES["test_images"]] = error
+    with pytest.raises(DataNotFoundError) as err:
+        fashion_mnist(full=True)
+    assert "download" in str(err.value) and type(error).__name__ in str(err.value)
+    assert len(requested) == 3
+    assert not (tmp / "repo" / "fashion-mnist").exists()  # the folder it created is gone, with what it held
+    assert sorted(p.name for p in (tmp / "repo").iterdir()) == []
+
+
+def test_download_cut_off_without_an_error_is_caught_by_the_gzip_check(fake_server):
+    """A server that closes early without an error leaves a short gzip file: refused, not moved into place."""
+    tmp, serve, _, _ = fake_server
+    fname = FASHION_FILES["train_labels"]
+    serve[fname] = serve[fname][: len(serve[fname]) // 2]
+    with pytest.raises(DataNotFoundError, match=f"download of {fname} is cut off"):
+        fashion_mnist(full=True)
+    assert not (tmp / "repo" / "fashion-mnist").exists()
+
+
+def test_failed_download_keeps_a_folder_it_did_not_create(fake_server):
+    tmp, _, fail, _ = fake_server
+    target = tmp / "repo" / "fashion-mnist"
+    target.mkdir()
+    (target / "notes.txt").write_text("mine")
+    fail[FASHION_FILES["train_labels"]] = ConnectionResetError("reset")
+    with pytest.raises(DataNotFoundError):
+        fashion_mnist(full=True)
+    names = sorted(p.name for p in target.iterdir())
+    assert "notes.txt" in names and not any(n.endswith(".part") for n in names)
+    assert FASHION_FILES["train_labels"] not in names  # the cut-off file was not kept
+    assert FASHION_FILES["train_images"] in names  # the complete, verified one before it was
 
 
 # ------------------------------------------------------------------------------------- label corruption

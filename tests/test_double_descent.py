@@ -53,8 +53,10 @@ def test_rf_curves_fashion_and_bad_dataset(cfg):
     assert r[0.0].ratios[r[0.0].test_mse[..., 0].mean(0).argmax()] == 1.0
     with pytest.raises(ValueError, match="valid: 'mnist1d', 'fashion'"):
         dd.rf_curves.uncached(cfg, "cifar")
+    with pytest.raises(ValueError, match="rf_n=1000000 is out of range"):  # the config refuses it at once
+        dd.double_descent_config("tiny", rf_n=10**6)
     with pytest.raises(ValueError, match="examples, asked for"):
-        dd.rf_curves.uncached(dd.double_descent_config("tiny", rf_n=10**6))
+        dd._dataset("mnist1d", 10**6, 10)
 
 
 def test_isotropic_check_matches_theory(cfg):

@@ -18,7 +18,22 @@ from torch.func import stack_module_state
 from .. import flatness
 from ..cache import cached
 from ..checks import paired_gap
-from ..config import by_scale, get_device
+from ..config import (
+    Check,
+    CheckedConfig,
+    Integer,
+    OneOf,
+    Real,
+    TupleOf,
+    get_device,
+    nonnegative_real,
+    positive_int,
+    positive_real,
+    probability,
+    scaled,
+    seed_int,
+    seed_tuple,
+)
 from ..data import Dataset, corrupt_labels, mnist1d
 from ..landscape import HVP, lanczos_top_eigs, top_eigenvalue
 from ..memorization import validation_bound
@@ -55,11 +70,14 @@ __all__ = [
 ]
 
 N_CLASSES = 10
+BLUR_WINDOWS = (2, 4, 5, 8, 10, 20, 40)  # the divisors > 1 of MNIST-1D's signal length 40
 
 
 @dataclass(frozen=True)
-class ImplicitRegConfig:
-    """Sizes of chapter 4's experiments (MNIST-1D: 4 000 training signals, 1 000 test signals, 40 features)."""
+class ImplicitRegConfig(CheckedConfig):
+    """Sizes of chapter 4's experiments (MNIST-1D: 4 000 training signals, 1 000 test signals, 40 features). Every
+    field is checked when a config is made (``RULES``, ``CHECKS``): a value out of range is a
+    :class:`~dlgen_lib.config.ConfigError` naming it."""
 
     # data: the first n_train training signals train, the last n_val validate; the 1 000 test signals test
     n_train: int = 2000
@@ -103,10 +121,69 @@ class ImplicitRegConfig:
     fisher_examples: int = 256
     seed: int = 0  # label noise draws
 
+    RULES = {
+        "n_train": positive_int(4000, "MNIST-1D has 4 000 training signals; n_train + n_val of them are used"),
+        "n_val": positive_int(4000, "MNIST-1D has 4 000 training signals; n_train + n_val of them are used"),
+        "width": positive_int(),
+        "steps": positive_int(),
+        "lr": positive_real("Adam's learning rate"),
+        "batch_size": positive_int(4000, "MNIST-1D has 4 000 training signals"),
+        "eval_every": positive_int(),
+        "seeds": seed_tuple(),
+        "noises": TupleOf(probability(), distinct=True, note="label-noise probabilities p"),
+        "reg_noise": probability("the label noise of the regularizer comparison, one of noises"),
+        "dropouts": TupleOf(Real(0.0, 1.0, hi_open=True), distinct=True, note="dropout rates"),
+        "input_noises": TupleOf(nonnegative_real(), distinct=True, note="std of the Gaussian input noise"),
+        "weight_decays": TupleOf(nonnegative_real(), distinct=True, note="L2 coefficients"),
+        "init_scales": TupleOf(positive_real(), distinct=True, note="factors of the initial weights"),
+        "curvature_examples": positive_int(4000, "the first curvature_examples of the n_train training signals"),
+        "curvature_iters": positive_int(),
+        "curve_ns": TupleOf(positive_int(4000), distinct=True, note="MNIST-1D has 4 000 training signals"),
+        "curve_seeds": seed_tuple(999, "size i and seed s initialize their network with seed 1000 i + s"),
+        "curve_steps": positive_int(),
+        "cnn_channels": positive_int(),
+        "flat_batch_sizes": TupleOf(positive_int(4000), distinct=True, note="MNIST-1D has 4 000 training signals"),
+        "flat_lrs": TupleOf(positive_real(), distinct=True),
+        "flat_momentum": Real(0.0, 1.0, hi_open=True, note="heavy-ball momentum"),
+        "flat_seeds": seed_tuple(),
+        "flat_steps": positive_int(),
+        "flat_top_k": positive_int(),
+        "flat_iters": positive_int(),
+        "flat_z": positive_real("prior precision"),
+        "deficit_ends": TupleOf(Integer(0, None), distinct=True, contains=(0,),
+                                note="steps; 0 is the deficit-free control whose Fisher trace is followed"),
+        "post_steps": positive_int(),
+        "cp_lr": positive_real(),
+        "cp_seeds": seed_tuple(),
+        "cp_segment": positive_int(),
+        "blur": OneOf(BLUR_WINDOWS, "a blur window must divide the 40 samples of a signal and average two at least"),
+        "fisher_examples": positive_int(4000, "the first fisher_examples of the n_train training signals"),
+        "seed": seed_int(),
+    }
+    CHECKS = (
+        Check(("n_train", "n_val"), lambda c: c.n_train + c.n_val <= 4000,
+              "the first n_train training signals train and the last n_val validate, so n_train + n_val must not "
+              "exceed MNIST-1D's 4 000"),
+        Check(("reg_noise", "noises"), lambda c: c.reg_noise in c.noises,
+              "reg_noise must be one of the noise levels in noises"),
+        Check(("curvature_examples", "n_train"), lambda c: c.curvature_examples <= c.n_train,
+              "curvature_examples must be at most n_train (the curvature is taken on the first curvature_examples of "
+              "the n_train training signals)"),
+        Check(("flat_top_k", "flat_iters"), lambda c: c.flat_top_k <= c.flat_iters,
+              "flat_top_k must not exceed flat_iters (Lanczos finds at most as many eigenvalues as it takes steps)"),
+        Check(("deficit_ends", "post_steps", "cp_segment"),
+              lambda c: all(e % c.cp_segment == 0 for e in c.deficit_ends) and c.post_steps % c.cp_segment == 0,
+              "deficit_ends and post_steps must be multiples of cp_segment (inputs switch and errors are "
+              "measured every cp_segment steps)"),
+        Check(("fisher_examples", "n_train"), lambda c: c.fisher_examples <= c.n_train,
+              "fisher_examples must be at most n_train (the Fisher trace is taken on the first fisher_examples of the "
+              "n_train training signals)"),
+    )
+
 
 def implicit_regularization_config(scale: str | None = None, **overrides) -> ImplicitRegConfig:
     """The config for the scale (``$DLGEN_SCALE`` by default); keyword arguments override single fields."""
-    base = by_scale(
+    return scaled(
         tiny=ImplicitRegConfig(n_train=300, n_val=200, width=32, steps=150, eval_every=25, seeds=(0, 1),
                                noises=(0.0, 0.3, 0.8), dropouts=(0.3,), input_noises=(0.5,), weight_decays=(1e-2,),
                                init_scales=(1.0, 2.0), curvature_examples=200, curvature_iters=8,
@@ -124,8 +201,7 @@ def implicit_regularization_config(scale: str | None = None, **overrides) -> Imp
                                flat_lrs=(0.01, 0.03, 0.1), flat_seeds=(0, 1, 2), flat_steps=8000, flat_top_k=20,
                                flat_iters=60, deficit_ends=(0, 250, 500, 1000, 2000, 4000), post_steps=4000,
                                cp_segment=250, cp_seeds=(0, 1, 2, 3), fisher_examples=1000),
-        scale=scale)
-    return ImplicitRegConfig(**{**base.__dict__, **overrides})
+        scale=scale, overrides=overrides)
 
 
 def train_config(cfg: ImplicitRegConfig, weight_decay: float = 0.0) -> TrainConfig:

@@ -17,7 +17,19 @@ from torch import nn
 
 from .. import landscape as ls
 from ..cache import cached
-from ..config import by_scale, generator
+from ..config import (
+    Check,
+    CheckedConfig,
+    Integer,
+    Real,
+    TupleOf,
+    generator,
+    positive_int,
+    positive_real,
+    scaled,
+    seed_int,
+    seed_tuple,
+)
 from ..data import mnist1d
 from ..models import MLP, build
 from ..sweeps import train_widths
@@ -54,8 +66,9 @@ __all__ = [
 ]
 
 @dataclass(frozen=True)
-class LossLandscapeConfig:
-    """Sizes of chapter 2's experiments."""
+class LossLandscapeConfig(CheckedConfig):
+    """Sizes of chapter 2's experiments. Every field is checked when a config is made (``RULES``, ``CHECKS``): a
+    value out of range is a :class:`~dlgen_lib.config.ConfigError` naming it."""
 
     # the MLP 40-h-h-10 on MNIST-1D (4 000 / 1 000), SGD with momentum: small and large batches, two seeds
     width: int = 32  # h
@@ -103,10 +116,60 @@ class LossLandscapeConfig:
     deep_seeds: tuple[int, ...] = (0, 1, 2)
     seed: int = 0
 
+    RULES = {  # MNIST-1D: 4 000 training examples (40 samples each), 1 000 test examples
+        "width": positive_int(),
+        "steps": positive_int(),
+        "lr": positive_real(),
+        "momentum": Real(0.0, 1.0, hi_open=True, note="heavy-ball momentum"),
+        "small_batch": positive_int(4000, "MNIST-1D has 4 000 training examples"),
+        "large_batch": positive_int(4000, "MNIST-1D has 4 000 training examples; 4 000 is full batch"),
+        "seeds": TupleOf(seed_int(), min_len=2, max_len=2, distinct=True,
+                         note="mode connectivity joins the small-batch solutions of the two seeds"),
+        "hessian_n": positive_int(4000, "the first hessian_n of MNIST-1D's 4 000 training examples"),
+        "top_k": positive_int(),
+        "lanczos_iters": positive_int(),
+        "slq_iters": positive_int(),
+        "slq_probes": positive_int(),
+        "trace_samples": Integer(2, None, "Hutchinson probes; two at least for a standard error"),
+        "cp_n": positive_int(4000, "the first cp_n of MNIST-1D's 4 000 training examples"),
+        "cp_stride": positive_int(40, "every cp_stride-th of the 40 samples of a signal"),
+        "cp_hidden": positive_int(),
+        "cp_seeds": seed_tuple(),
+        "cp_snapshots": TupleOf(Integer(0, None), distinct=True, contains=(0,),
+                                note="Adam steps; the starts at step 0 set the scale of a critical gradient"),
+        "cp_iters": positive_int(),
+        "spread_widths": TupleOf(positive_int(), distinct=True),
+        "spread_seeds": seed_tuple(),
+        "spread_steps": positive_int(),
+        "spread_lr": positive_real(),
+        "slice_n": positive_int(4000, "the first slice_n of MNIST-1D's 4 000 training examples"),
+        "line_points": Integer(2, None, "points on the line from the initialization to the solution"),
+        "slice_points": Integer(2, None, "points of a 1-D slice"),
+        "grid_points": Integer(2, None, "points per axis of a 2-D slice"),
+        "radius": positive_real("half-width of the slices"),
+        "path_points": Integer(2, None, "points on the segment and the curve, t in [0, 1]"),
+        "bezier_steps": positive_int(),
+        "bezier_lr": positive_real(),
+        "bezier_ts": positive_int(),
+        "deep_depth": positive_int(),
+        "deep_width": positive_int(),
+        "deep_gains": TupleOf(positive_real(), distinct=True, note="σ_w², the variance of the weights times fan-in"),
+        "deep_steps": positive_int(),
+        "deep_lr": positive_real(),
+        "deep_seeds": seed_tuple(),
+        "seed": seed_int(),
+    }
+    CHECKS = (
+        Check(("small_batch", "large_batch"), lambda c: c.small_batch < c.large_batch,
+              "the small batch must be smaller than the large one"),
+        Check(("top_k", "lanczos_iters"), lambda c: c.top_k <= c.lanczos_iters,
+              "top_k must not exceed lanczos_iters (Lanczos finds at most as many eigenvalues as it takes steps)"),
+    )
+
 
 def loss_landscape_config(scale: str | None = None, **overrides) -> LossLandscapeConfig:
     """The config for the scale (``$DLGEN_SCALE`` by default); keyword arguments override single fields."""
-    base = by_scale(
+    return scaled(
         tiny=LossLandscapeConfig(width=16, steps=400, hessian_n=300, top_k=12, lanczos_iters=30, slq_iters=30,
                                  slq_probes=1, trace_samples=8, cp_n=100, cp_seeds=(0, 1), cp_snapshots=(0, 30, 300),
                                  cp_iters=15, spread_widths=(4, 16, 64), spread_seeds=(0, 1, 2, 3), spread_steps=300,
@@ -119,8 +182,7 @@ def loss_landscape_config(scale: str | None = None, **overrides) -> LossLandscap
                                  spread_widths=(4, 8, 16, 32, 64, 128, 256, 512), spread_seeds=tuple(range(16)),
                                  spread_steps=5000, slice_n=4000, grid_points=51, path_points=61, bezier_steps=5000,
                                  deep_depth=20, deep_steps=5000, deep_seeds=(0, 1, 2, 3, 4)),
-        scale=scale)
-    return LossLandscapeConfig(**{**base.__dict__, **overrides})
+        scale=scale, overrides=overrides)
 
 
 def mlp(width: int, depth: int = 2) -> MLP:

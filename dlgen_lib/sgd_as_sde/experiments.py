@@ -16,7 +16,23 @@ import torch.nn.functional as F
 from .. import landscape as ls
 from .. import sde
 from ..cache import cached
-from ..config import by_scale, generator, one_thread, single_threaded
+from ..config import (
+    Check,
+    CheckedConfig,
+    Integer,
+    Real,
+    Record,
+    TupleOf,
+    generator,
+    nonnegative_real,
+    one_thread,
+    positive_int,
+    positive_real,
+    scaled,
+    seed_int,
+    seed_tuple,
+    single_threaded,
+)
 from ..data import mnist1d
 from ..flatness import per_example_grads
 from ..models import MLP
@@ -54,8 +70,9 @@ _F64 = torch.float64
 
 
 @dataclass(frozen=True)
-class SgdAsSdeConfig:
-    """Sizes of chapter 3's experiments."""
+class SgdAsSdeConfig(CheckedConfig):
+    """Sizes of chapter 3's experiments. Every field is checked when a config is made (``RULES``, ``CHECKS``): a
+    value out of range is a :class:`~dlgen_lib.config.ConfigError` naming it."""
 
     replicas: int = 1000  # R, SGD replicas per setting
     # quadratic ℓ = ½ a (θ - z_i)², z_i ~ N(0, 1), n examples
@@ -103,10 +120,84 @@ class SgdAsSdeConfig:
     dinh_alphas: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0)
     seed: int = 0
 
+    RULES = {
+        "replicas": Integer(2, None, "the spread of a cloud needs two replicas at least"),
+        "quad_n": Integer(2, None, "examples z_i of the quadratic; two at least for a noise variance"),
+        "quad_lrs": TupleOf(Real(0.0, 2.0, lo_open=True, hi_open=True), distinct=True,
+                            note="η; gradient descent on curvature a = 1 is stable for 0 < η < 2"),
+        "quad_batches": TupleOf(positive_int(), distinct=True, note="minibatch sizes B, at most quad_n"),
+        "quad_burn": nonnegative_real("time before the clouds are measured"),
+        "quad_time": positive_real("total time of each run"),
+        "aniso_curvature": TupleOf(positive_real(), min_len=2, max_len=2, note="curvatures a_1, a_2"),
+        "aniso_lr": positive_real(),
+        "aniso_batch": positive_int(note="at most quad_n"),
+        "well_n": Integer(2, None, "examples of the double well; two at least for a noise variance"),
+        "well_std": positive_real("σ of the additive gradient noise"),
+        "well_lrs": TupleOf(positive_real(), note="η of each setting, paired with well_batches"),
+        "well_batches": TupleOf(positive_int(), note="B of each setting, paired with well_lrs, at most well_n"),
+        "well_steps": positive_int(),
+        "ripple_std": positive_real("σ of the additive gradient noise"),
+        "ripple_lr": positive_real(),
+        "ripple_batches": TupleOf(positive_int(1000), distinct=True, note="the rippled bowl has 1 000 examples"),
+        "ripple_steps": positive_int(),
+        "hidden": positive_int(),
+        "n_train": positive_int(4000, "MNIST-1D has 4 000 training examples"),
+        "noise_examples": Integer(2, 4000, "per-example gradients of the noise covariance, at most n_train"),
+        "hessian_k": positive_int(),
+        "lanczos_iters": positive_int(),
+        "sharp_iters": positive_int(),
+        "grid_epochs": positive_int(),
+        "grid_g": TupleOf(positive_real(), distinct=True, note="noise scales g = εN/(B(1-m))"),
+        "grid_settings": TupleOf(Record((("B", positive_int(4000)),
+                                         ("m", Real(0.0, 1.0, hi_open=True)))), distinct=True,
+                                 note="batch size B up to n_train and momentum m < 1"),
+        "grid_seeds": seed_tuple(),
+        "sched_lr": positive_real(),
+        "sched_batch": positive_int(4000),
+        "sched_factor": Integer(2, None, "ε is divided, or B multiplied, by it at each phase"),
+        "sched_phase_epochs": positive_int(),
+        "sched_seeds": seed_tuple(99, "phase i orders the data of seed s with seed s + 100 i"),
+        "sharp_lr": positive_real(),
+        "sharp_small_batch": positive_int(4000),
+        "sharp_large_batch": positive_int(4000, "at most n_train; n_train is full batch"),
+        "sharp_small_steps": positive_int(),
+        "sharp_large_steps": positive_int(),
+        "sharp_seeds": seed_tuple(),
+        "dinh_alphas": TupleOf(positive_real(), distinct=True, note="Dinh et al.'s rescaling factors α"),
+        "seed": seed_int(),
+    }
+    CHECKS = (
+        Check(("quad_batches", "quad_n"), lambda c: max(c.quad_batches) <= c.quad_n,
+              "every batch size in quad_batches must be at most quad_n (a minibatch of the quad_n examples)"),
+        Check(("quad_burn", "quad_time"), lambda c: c.quad_burn < c.quad_time,
+              "the clouds are measured after the burn-in, so quad_burn must be shorter than quad_time"),
+        Check(("aniso_lr", "aniso_curvature"), lambda c: c.aniso_lr * max(c.aniso_curvature) < 2,
+              "aniso_lr times the largest curvature must be below 2, else gradient descent diverges"),
+        Check(("aniso_batch", "quad_n"), lambda c: c.aniso_batch <= c.quad_n,
+              "aniso_batch must be at most quad_n (a minibatch of the quad_n examples)"),
+        Check(("well_lrs", "well_batches"), lambda c: len(c.well_lrs) == len(c.well_batches),
+              "well_lrs and well_batches are paired: one (η, B) setting each, so they must be equally long"),
+        Check(("well_batches", "well_n"), lambda c: max(c.well_batches) <= c.well_n,
+              "every batch size in well_batches must be at most well_n (a minibatch of the well_n examples)"),
+        Check(("noise_examples", "n_train"), lambda c: c.noise_examples <= c.n_train,
+              "noise_examples must be at most n_train (the noise covariance is taken on the first noise_examples "
+              "of the n_train training examples)"),
+        Check(("hessian_k", "lanczos_iters"), lambda c: c.hessian_k <= c.lanczos_iters,
+              "hessian_k must not exceed lanczos_iters (Lanczos finds at most as many eigenvectors as it takes steps)"),
+        Check(("grid_settings", "n_train"), lambda c: all(b <= c.n_train for b, _ in c.grid_settings),
+              "every batch size B in grid_settings must be at most n_train"),
+        Check(("sched_batch", "sched_factor", "n_train"), lambda c: c.sched_batch * c.sched_factor**2 <= c.n_train,
+              "the growing-batch schedule ends at sched_batch x sched_factor² examples, which must fit in n_train"),
+        Check(("sharp_small_batch", "sharp_large_batch"), lambda c: c.sharp_small_batch < c.sharp_large_batch,
+              "the small batch must be smaller than the large one"),
+        Check(("sharp_large_batch", "n_train"), lambda c: c.sharp_large_batch <= c.n_train,
+              "sharp_large_batch must be at most n_train (n_train is full batch)"),
+    )
+
 
 def sgd_as_sde_config(scale: str | None = None, **overrides) -> SgdAsSdeConfig:
     """The config for the scale (``$DLGEN_SCALE`` by default); keyword arguments override single fields."""
-    base = by_scale(
+    return scaled(
         tiny=SgdAsSdeConfig(replicas=300, quad_lrs=(0.025, 0.1), quad_batches=(1, 4, 16), quad_time=8.0,
                             well_lrs=(0.004, 0.008, 0.004), well_batches=(1, 2, 2), well_steps=4000,
                             ripple_batches=(1, 64), ripple_steps=150, hidden=32, n_train=1000, noise_examples=400,
@@ -124,8 +215,7 @@ def sgd_as_sde_config(scale: str | None = None, **overrides) -> SgdAsSdeConfig:
                             grid_seeds=(0, 1, 2, 3), sched_phase_epochs=20, sched_seeds=(0, 1, 2, 3),
                             sharp_small_steps=20_000, sharp_large_steps=10_000, sharp_seeds=(0, 1, 2, 3),
                             sharp_iters=40),
-        scale=scale)
-    return SgdAsSdeConfig(**{**base.__dict__, **overrides})
+        scale=scale, overrides=overrides)
 
 
 # ------------------------------------------------------------------------------------------ 1. quadratic cloud
