@@ -108,6 +108,7 @@ class Claim:
     fmt: str = "{:.4g}"
     paper: str = ""
     hint: str = ""
+    asserted: bool = True  # False: measured and recorded against the paper's threshold, but not asserted
 
     def _v(self, x: float) -> str:
         return self.fmt.format(x)
@@ -128,7 +129,7 @@ class Claim:
 
     def line(self) -> str:
         """One line: ``ok`` or ``NOT CONFIRMED``, the key, the statement, value, threshold and margin."""
-        status = "ok " if self.passed else "NOT CONFIRMED"
+        status = ("ok " if self.passed else "NOT CONFIRMED") if self.asserted else "shown (not asserted)"
         return (f"{status} [{self.key}] {self.statement} -- measured {self._v(self.value)}, "
                 f"threshold {self.threshold_text}, {self.margin_text}")
 
@@ -197,8 +198,13 @@ class Ledger:
             raise ValueError(f"chapter={self.chapter!r}: give the notebook's name, e.g. '01_memorization'")
 
     def claim(self, key: str, statement: str, value, *, gt=None, ge=None, lt=None, le=None, between=None,
-              spread=None, fmt: str = "{:.4g}", paper: str = "", hint: str = "", quiet: bool = False) -> Claim:
-        """Record a claim, print its line, and act on a failure as :attr:`mode` says; returns the :class:`Claim`."""
+              spread=None, fmt: str = "{:.4g}", paper: str = "", hint: str = "", quiet: bool = False,
+              asserted: bool = True) -> Claim:
+        """Record a claim, print its line, and act on a failure as :attr:`mode` says; returns the :class:`Claim`.
+
+        ``asserted=False`` records an effect that does not hold robustly at this scale: it is measured against the
+        paper's threshold, printed and written to the ledger (so ``benchmarks/claim_margins.py`` shows how it varies
+        between runs), listed in the summary as shown, and never fails."""
         if not key or " " in key:
             raise ValueError(f"key={key!r}: a claim's key is a short word without spaces, e.g. 'random-labels-fit'")
         value = _as_float(value)
@@ -206,10 +212,10 @@ class Ledger:
         spread = None if spread is None else _as_float(spread)
         margin_spread = margin / spread if spread and math.isfinite(margin) else None
         claim = Claim(self.chapter, key, statement, value, op, threshold, passed, margin, spread, margin_spread,
-                      fmt, paper, hint)
+                      fmt, paper, hint, asserted)
         self.claims[key] = claim
         self._write()
-        if passed:
+        if passed or not asserted:
             if not quiet:
                 print(claim.line())
         elif self.mode == "raise":
@@ -230,12 +236,14 @@ class Ledger:
 
     @property
     def failed(self) -> list[Claim]:
-        return [c for c in self.claims.values() if not c.passed]
+        """The asserted claims that did not hold."""
+        return [c for c in self.claims.values() if c.asserted and not c.passed]
 
     def summary(self) -> None:
         """Print the verdict of every claim (for the nbval-compared summary cell: no measured numbers, which
         differ in the last digits between machines, only the verdicts)."""
-        print(summary_text(self.chapter, [(c.key, c.statement, c.passed) for c in self.claims.values()]))
+        print(summary_text(self.chapter, [(c.key, c.statement, c.passed if c.asserted else None)
+                                          for c in self.claims.values()]))
 
     def table(self):
         """A Markdown table (IPython ``Markdown``) of every claim with its measured value, threshold and margin."""
@@ -271,16 +279,22 @@ class Ledger:
             self.to_json(Path(folder).expanduser() / f"{self.chapter}.json")
 
 
-def summary_text(chapter: str, verdicts: list[tuple[str, str, bool]]) -> str:
-    """The summary of a chapter's claims, one line per (key, statement, passed).
+def summary_text(chapter: str, verdicts: list[tuple[str, str, bool | None]]) -> str:
+    """The summary of a chapter's claims, one line per (key, statement, passed); passed is None for an effect
+    that is shown but not asserted.
 
-    >>> print(summary_text("demo", [("a", "a holds", True), ("b", "b holds", False)]))
-    demo: 1 of 2 claims confirmed
+    >>> print(summary_text("demo", [("a", "a holds", True), ("b", "b holds", False), ("c", "c shows", None)]))
+    demo: 1 of 2 claims confirmed, 1 shown but not asserted
       confirmed      a: a holds
       NOT CONFIRMED  b: b holds
+      shown          c: c shows
     """
-    lines = [f"{chapter}: {sum(ok for *_, ok in verdicts)} of {len(verdicts)} claims confirmed"]
-    lines += [f"  {'confirmed    ' if ok else 'NOT CONFIRMED'}  {key}: {statement}" for key, statement, ok in verdicts]
+    asserted = [ok for *_, ok in verdicts if ok is not None]
+    shown = len(verdicts) - len(asserted)
+    lines = [f"{chapter}: {sum(asserted)} of {len(asserted)} claims confirmed"
+             + (f", {shown} shown but not asserted" if shown else "")]
+    label = {True: "confirmed    ", False: "NOT CONFIRMED", None: "shown        "}
+    lines += [f"  {label[ok]}  {key}: {statement}" for key, statement, ok in verdicts]
     return "\n".join(lines)
 
 

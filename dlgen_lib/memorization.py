@@ -7,7 +7,8 @@ Three experiments, each one call that returns plain numpy results and is cached 
   all corruption levels and seeds trained together with the ensemble trainer;
 * :func:`random_inputs` -- the same networks trained on inputs replaced by noise (Gaussian, shuffled or
   randomly permuted features), still with the original labels;
-* :func:`regularized_memorization` -- true and random labels with weight decay or dropout switched on.
+* :func:`regularized_memorization` -- true and random labels with weight decay or dropout switched on;
+* :func:`regularizer_strengths` -- the same over a grid of strengths of each, to find where memorization stops.
 
 and the bounds of the chapter's last section: :func:`vc_bound`, :func:`rademacher_bound` (with the
 Rademacher complexity read off the random-label fits, :func:`rademacher_from_fit`) and
@@ -24,6 +25,7 @@ import torch
 
 from .cache import cached
 from .config import (
+    Check,
     CheckedConfig,
     Integer,
     OneOf,
@@ -38,8 +40,8 @@ from .config import (
     seed_tuple,
 )
 from .data import INPUT_CORRUPTIONS, Dataset, corrupt_labels, mnist1d, randomize_inputs
-from .models import MLP, build, param_count
-from .train import History, TrainConfig, train_ensemble
+from .models import MLP, RateDropout, build, param_count
+from .train import Ensemble, History, TrainConfig, train_ensemble
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,10 @@ class MemorizationConfig(CheckedConfig):
     dropout: float = 0.1  # dropout rate of the regularized runs
     reg_steps: int = 2000  # steps of the regularized runs (regularizers slow memorization down)
     n_val: int = 500  # the first n_val test examples serve as a validation set, the rest as a held-out set
+    strength_n_train: int = 1000  # training examples of the strength sweep (the first ones; fewer, to keep it cheap)
+    strength_steps: int = 500  # Adam updates per network of the strength sweep
+    wd_grid: tuple[float, ...] = (0.0, 1e-3, 1e-2, 3e-2)  # L2 coefficients of the strength sweep, from 0 up
+    dropout_grid: tuple[float, ...] = (0.0, 0.3, 0.6)  # dropout rates of the strength sweep, from 0 up
 
     RULES = {  # MNIST-1D has 4 000 training and 1 000 test examples
         "n_train": positive_int(4000, "MNIST-1D has 4 000 training examples"),
@@ -78,7 +84,18 @@ class MemorizationConfig(CheckedConfig):
         "reg_steps": positive_int(),
         "n_val": positive_int(999, "the first n_val of the 1 000 MNIST-1D test examples validate, the other "
                             "1 000 - n_val (at least one) are held out"),
+        "strength_n_train": positive_int(4000, "MNIST-1D has 4 000 training examples"),
+        "strength_steps": positive_int(),
+        "wd_grid": TupleOf(nonnegative_real(), distinct=True, contains=(0.0,),
+                           note="L2 coefficients; 0 is the unregularized baseline"),
+        "dropout_grid": TupleOf(Real(0.0, 1.0, hi_open=True), distinct=True, contains=(0.0,),
+                                note="dropout rates; 0 is the unregularized baseline"),
     }
+    CHECKS = (
+        Check(("wd_grid",), lambda c: list(c.wd_grid) == sorted(c.wd_grid), "the strengths must increase"),
+        Check(("dropout_grid",), lambda c: list(c.dropout_grid) == sorted(c.dropout_grid),
+              "the rates must increase"),
+    )
 
     def train_config(self, steps: int | None = None, weight_decay: float = 0.0) -> TrainConfig:
         return TrainConfig(steps=steps or self.steps, lr=self.lr, batch_size=self.batch_size, optimizer="adam",
@@ -169,6 +186,20 @@ def _run(cfg: MemorizationConfig, data: Dataset, settings: tuple, x: torch.Tenso
                        param_count(build(cfg.factory(), 0)), cfg.n_train, cfg.n_val)
 
 
+def _rate_dropout_factory(cfg: MemorizationConfig):
+    """The MLP of ``cfg.factory()`` with a :class:`~.models.RateDropout` after every hidden layer: the same
+    parameters, initialised the same way for a seed, but the dropout rate is a buffer, so that each network of
+    an ensemble can have its own (rate 0: the plain MLP)."""
+    def factory():
+        layers: list[torch.nn.Module] = [torch.nn.Flatten()]
+        fan_in = 40
+        for _ in range(cfg.depth):
+            layers += [torch.nn.Linear(fan_in, cfg.width), torch.nn.ReLU(), RateDropout(0.0)]
+            fan_in = cfg.width
+        return torch.nn.Sequential(*layers, torch.nn.Linear(fan_in, 10))
+    return factory
+
+
 @cached
 def corruption_sweep(cfg: MemorizationConfig) -> SweepResult:
     """Networks trained on labels corrupted with probability p (Zhang et al.'s "partially corrupted labels"),
@@ -204,6 +235,73 @@ def regularized_memorization(cfg: MemorizationConfig) -> dict[str, SweepResult]:
     return {name: _run(cfg, data, (0.0, 1.0), data.x_train, ys, cfg.train_config(cfg.reg_steps, wd), dropout=drop,
                        desc=name)
             for name, (wd, drop) in runs.items()}
+
+
+REGULARIZERS = ("weight decay", "dropout")
+
+
+@dataclass(frozen=True)
+class StrengthSweep:
+    """Final accuracies of networks trained with one regularizer at each strength of a grid, on random labels
+    (p = 1) and on true labels (p = 0).
+
+    ``strengths[name]`` (V,) increases from 0 for each regularizer name in :data:`REGULARIZERS`;
+    ``random_train[name]`` (V, S) is the train accuracy on the random labels after ``steps`` updates,
+    ``true_test[name]`` and ``true_train[name]`` (V, S) the test and train accuracy of the true-label networks.
+    Strength 0 is the same networks for both regularizers.
+    """
+
+    strengths: dict[str, tuple[float, ...]]
+    seeds: tuple[int, ...]
+    steps: int
+    n_train: int
+    random_train: dict[str, np.ndarray]
+    true_test: dict[str, np.ndarray]
+    true_train: dict[str, np.ndarray]
+
+    def stops(self, name: str, threshold: float = 0.99) -> int | None:
+        """Index of the weakest strength of ``name`` at which the random labels are no longer fitted (mean train
+        accuracy over seeds below ``threshold``); None if they are fitted at every strength."""
+        below = np.flatnonzero(self.random_train[name].mean(1) < threshold)
+        return int(below[0]) if len(below) else None
+
+
+@cached
+def regularizer_strengths(cfg: MemorizationConfig) -> StrengthSweep:
+    """Random labels (p = 1) and true labels (p = 0) trained for ``cfg.reg_steps`` with weight decay at every
+    strength of ``cfg.wd_grid`` and dropout at every rate of ``cfg.dropout_grid``, one network per (strength,
+    labels, seed), all in one ensemble (each network has its own L2 coefficient and dropout rate). Only the final
+    accuracies are measured. The labels of seed s are those of :func:`corruption_sweep` (seed 100 + s)."""
+    data = mnist1d().subset(n_train=cfg.strength_n_train)
+    device = get_device()
+    # (L2 coefficient, dropout rate) per setting; strength 0 of both grids is one setting
+    settings = [(0.0, 0.0)] + [(wd, 0.0) for wd in cfg.wd_grid if wd > 0] + [(0.0, r) for r in cfg.dropout_grid
+                                                                                if r > 0]
+    labels = {p: [corrupt_labels(data.y_train, p, seed=100 + s).labels for s in cfg.seeds] for p in (0.0, 1.0)}
+    runs = [(i, p, j) for i in range(len(settings)) for p in (0.0, 1.0) for j in range(len(cfg.seeds))]
+    seeds = [1000 * (2 * i + int(p)) + cfg.seeds[j] for i, p, j in runs]
+    ys = torch.stack([labels[p][j] for _, p, j in runs]).to(device)  # (K, n)
+    ens = Ensemble.build(_rate_dropout_factory(cfg), seeds, device)
+    rates = torch.tensor([settings[i][1] for i, _, _ in runs], dtype=torch.float32, device=device)
+    for name in ens.buffers:  # every RateDropout layer gets each network's rate
+        if name.endswith(".p"):
+            ens.buffers[name] = rates
+    tcfg = TrainConfig(steps=cfg.strength_steps, lr=cfg.lr, batch_size=cfg.batch_size, optimizer="adam",
+                       eval_every=cfg.strength_steps)  # measured at the start and the end only
+    _, hist = train_ensemble(None, seeds, data.x_train.to(device), ys, tcfg, data.x_test.to(device),
+                             data.y_test.to(device), ensemble=ens,
+                             weight_decays=[settings[i][0] for i, _, _ in runs], desc="regularizer strengths")
+    train_acc = hist.train_acc[:, -1].reshape(len(settings), 2, len(cfg.seeds))  # (settings, p, seeds)
+    test_acc = hist.test_acc[:, -1].reshape(len(settings), 2, len(cfg.seeds))
+    grids = {"weight decay": tuple(float(v) for v in cfg.wd_grid),
+             "dropout": tuple(float(v) for v in cfg.dropout_grid)}
+    rows = {name: [settings.index((v, 0.0) if name == "weight decay" else (0.0, v)) for v in grid]
+            for name, grid in grids.items()}
+    return StrengthSweep(strengths=grids, seeds=tuple(cfg.seeds), steps=cfg.strength_steps,
+                         n_train=cfg.strength_n_train,
+                         random_train={n: train_acc[r, 1] for n, r in rows.items()},
+                         true_test={n: test_acc[r, 0] for n, r in rows.items()},
+                         true_train={n: train_acc[r, 0] for n, r in rows.items()})
 
 
 # ------------------------------------------------------------------------------------------------ bounds

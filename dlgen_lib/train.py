@@ -6,9 +6,10 @@ and accuracy every ``eval_every`` steps. Callbacks add measurements of their own
 
 The ensemble trainer stacks the K models' parameters along a leading axis and runs forward and backward
 passes of all K at once with ``torch.func.vmap``; each model has its own initial weights (seed), its own data
-order, and optionally its own labels, inputs, learning rate and weight mask. Its update rules are written
-out here and agree with ``torch.optim.SGD`` / ``torch.optim.Adam`` (tests/test_train.py checks that K models
-trained together equal K separate runs).
+order, and optionally its own labels, inputs, learning rate, L2 coefficient, dropout rate
+(:class:`~.models.RateDropout`) and weight mask. Its update rules are written out here and agree with
+``torch.optim.SGD`` / ``torch.optim.Adam`` (tests/test_train.py checks that K models trained together equal K
+separate runs).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from .config import generator, manual_seed, progress
-from .models import build
+from .models import RateDropout, build
 
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "cosine")
@@ -268,8 +269,9 @@ class Ensemble:
         """Logits of all K models: x (n, ...) shared, or (K, n, ...) with ``per_model_inputs``; returns
         (K, n, n_classes). Differentiable with respect to ``params``.
 
-        A plain ``nn.Sequential`` of Flatten / Linear / ReLU / Dropout layers (e.g. :class:`~.models.MLP`)
-        runs as batched matrix products (``baddbmm``); any other model through ``torch.func.vmap``.
+        A plain ``nn.Sequential`` of Flatten / Linear / ReLU / Dropout / :class:`~.models.RateDropout` layers
+        (e.g. :class:`~.models.MLP`) runs as batched matrix products (``baddbmm``); any other model through
+        ``torch.func.vmap``.
         """
         params = self.effective_params()
         if _is_plain_sequential(self.base):
@@ -283,6 +285,10 @@ class Ensemble:
                         torch.baddbmm(bias.unsqueeze(1), h, weight.transpose(1, 2))  # (K, n, out)
                 elif isinstance(layer, nn.ReLU):
                     h = torch.relu(h)
+                elif isinstance(layer, RateDropout):  # one rate per model: the stacked buffer (K,)
+                    if self.base.training:
+                        p = self.buffers.get(f"{name}.p", layer.p).reshape(-1, *([1] * (h.dim() - 1)))
+                        h = h * (torch.rand_like(h) >= p) / (1.0 - p)
                 else:  # nn.Dropout
                     h = F.dropout(h, layer.p, self.base.training)
             return h
@@ -310,19 +316,22 @@ class Ensemble:
 
 def _is_plain_sequential(model: nn.Module) -> bool:
     return isinstance(model, nn.Sequential) and all(
-        isinstance(m, (nn.Flatten, nn.Linear, nn.ReLU, nn.Dropout)) for m in model.children())
+        isinstance(m, (nn.Flatten, nn.Linear, nn.ReLU, nn.Dropout, RateDropout)) for m in model.children())
 
 
 class _StackedOptimizer:
-    """SGD (momentum, L2 weight decay) and Adam on stacked parameters, with a learning rate per model;
-    element for element the same arithmetic as torch.optim.SGD / torch.optim.Adam, written with the
-    multi-tensor ``torch._foreach_*`` ops (one call per operation for all parameters, not one per parameter)."""
+    """SGD (momentum, L2 weight decay) and Adam on stacked parameters, with a learning rate per model (and
+    optionally an L2 coefficient per model, ``wds`` (K,), in place of ``cfg.weight_decay``); element for element
+    the same arithmetic as torch.optim.SGD / torch.optim.Adam, written with the multi-tensor ``torch._foreach_*``
+    ops (one call per operation for all parameters, not one per parameter)."""
 
-    def __init__(self, cfg: TrainConfig, lrs: torch.Tensor):
+    def __init__(self, cfg: TrainConfig, lrs: torch.Tensor, wds: torch.Tensor | None = None):
         self.cfg, self.lrs, self.t = cfg, lrs, 0
         self.uniform_lr = float(lrs[0]) if bool((lrs == lrs[0]).all()) else None  # one lr: scalar fast path
+        self.wds = wds
         self.state: dict[str, list[torch.Tensor]] = {}
         self._lr_views: list[torch.Tensor] | None = None
+        self._wd_views: list[torch.Tensor] | None = None
 
     def step(self, params: dict[str, torch.Tensor], grads: dict[str, torch.Tensor]) -> None:
         cfg = self.cfg
@@ -332,7 +341,11 @@ class _StackedOptimizer:
             self._lr_views = [self.lrs.reshape(-1, *([1] * (p.dim() - 1))) for p in ps]
         factor = cfg.lr_factor(self.t)
         self.t += 1
-        if cfg.weight_decay:
+        if self.wds is not None:  # g + wd_k w, one coefficient per model
+            if self._wd_views is None:
+                self._wd_views = [self.wds.reshape(-1, *([1] * (p.dim() - 1))) for p in ps]
+            gs = torch._foreach_add(gs, torch._foreach_mul(ps, self._wd_views))
+        elif cfg.weight_decay:
             gs = torch._foreach_add(gs, ps, alpha=cfg.weight_decay)
         if cfg.optimizer == "sgd":
             if cfg.momentum:
@@ -367,6 +380,7 @@ class _StackedOptimizer:
 def train_ensemble(factory: Callable[[], nn.Module], seeds: Sequence[int], x: torch.Tensor, y: torch.Tensor,
                    cfg: TrainConfig, x_test: torch.Tensor | None = None, y_test: torch.Tensor | None = None,
                    *, data_seeds: Sequence[int] | None = None, lrs: Sequence[float] | None = None,
+                   weight_decays: Sequence[float] | None = None,
                    masks: dict[str, torch.Tensor] | None = None, per_model_inputs: bool = False,
                    ensemble: Ensemble | None = None, callbacks: Sequence[Callback] = (),
                    show_progress: bool = True, desc: str = "training ensemble",
@@ -378,7 +392,8 @@ def train_ensemble(factory: Callable[[], nn.Module], seeds: Sequence[int], x: to
         seeds: (K,) initialisation seeds.
         x: inputs, (n, ...) shared by all models, or (K, n, ...) when ``per_model_inputs``.
         y: labels, (n,) shared or (K, n), one labelling per model (e.g. different corruption levels).
-        cfg: the training settings; ``cfg.lr`` unless ``lrs`` (K,) gives one learning rate per model.
+        cfg: the training settings; ``cfg.lr`` unless ``lrs`` (K,) gives one learning rate per model, and
+            ``cfg.weight_decay`` unless ``weight_decays`` (K,) gives one L2 coefficient per model.
         x_test, y_test: test data, (m, ...) and (m,), shared by all models.
         data_seeds: (K,) seeds of each model's minibatch order (default: ``seeds``), as ``train(seed=...)``.
         masks: name -> (K, *shape) 0/1 tensors multiplied into those weights (pruned weights stay zero).
@@ -409,10 +424,16 @@ def train_ensemble(factory: Callable[[], nn.Module], seeds: Sequence[int], x: to
     lr_t = torch.as_tensor(lrs if lrs is not None else [cfg.lr] * K, dtype=torch.float32, device=device)
     if lr_t.shape != (K,):
         raise ValueError(f"lrs must give one learning rate per model ({K}), got shape {tuple(lr_t.shape)}")
+    wd_t = None
+    if weight_decays is not None:
+        wd_t = torch.as_tensor(weight_decays, dtype=torch.float32, device=device)
+        if wd_t.shape != (K,):
+            raise ValueError(f"weight_decays must give one L2 coefficient per model ({K}), got shape "
+                             f"{tuple(wd_t.shape)}")
     order_seeds = [int(s) for s in (data_seeds if data_seeds is not None else seeds)]
     streams = {s: BatchStream(n, cfg.batch_size, s) for s in order_seeds}  # models sharing a seed share batches
     which = torch.tensor([list(streams).index(s) for s in order_seeds])  # (K,) model -> its stream
-    opt = _StackedOptimizer(cfg, lr_t)
+    opt = _StackedOptimizer(cfg, lr_t, wd_t)
     rows = torch.arange(K, device=device)[:, None]
 
     rec, extra = _new_history(), {}

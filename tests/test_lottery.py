@@ -56,6 +56,7 @@ def test_iterative_pruning_tracks_the_sparsity_and_the_controls(cfg):
     assert np.allclose(run.layer_fraction[:, 0], hidden, atol=0.01), "20 % of the survivors per round"
     assert np.allclose(run.layer_fraction[:, -1], [0.9 ** r for r in range(R)], atol=0.01), "10 % for the output"
     assert np.all(np.diff(run.fraction) < 0)
+    assert run.fraction[-1] <= 0.10, "the chapter's claims need rounds at <= 10 % of the weights, at tiny too"
     for a in run.arms:  # round 0 is the dense network, shared by every arm
         np.testing.assert_array_equal(run.test_acc[a][0], run.test_acc["ticket"][0])
         assert run.first_mask[a].shape[0] == R
@@ -74,6 +75,7 @@ def test_rewinding_and_instability_run(cfg):
     rw = lt.imp_rewinding(cfg)
     assert rw.arms == ("rewind to 0", f"rewind to {cfg.cnn_rewind}")
     assert rw.val_acc[rw.arms[0]].shape[:2] == (cfg.cnn_rounds + 1, len(cfg.seeds))
+    assert rw.fraction[-1] <= 0.5, "the rewinding claim needs rounds at <= 50 % of the weights, at tiny too"
     # the arm rewound to step k trains the remaining steps only: no evaluation before k, none missing after
     late = rw.val_acc[rw.arms[1]][1:]
     before = rw.step < cfg.cnn_rewind

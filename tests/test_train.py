@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from dlgen_lib.data import corrupt_labels, randomize_inputs
-from dlgen_lib.models import MLP, ConvNet1D, build
+from dlgen_lib.models import MLP, ConvNet1D, RateDropout, build
 from dlgen_lib.train import BatchStream, Ensemble, History, TrainConfig, train, train_ensemble
 
 SEEDS = (0, 1, 2)
@@ -112,6 +112,44 @@ def test_per_model_learning_rates_and_data_order_equal_separate_runs(data):
     runs = separate_runs(mlp, [data.x_train] * 3, [data.y_train] * 3, cfgs, data.x_test, data.y_test,
                          data_seeds=data_seeds)
     assert_same_as_separate(ens, hist, runs, atol=1e-5)
+
+
+@pytest.mark.parametrize("base", [SGD, ADAM], ids=["sgd", "adam"])
+def test_per_model_weight_decay_equals_separate_runs(data, base):
+    """weight_decays (K,): model k is trained as with TrainConfig(weight_decay=weight_decays[k])."""
+    wds = (0.0, 1e-3, 3e-2)
+    cfg = dataclasses.replace(base, steps=40)
+    ens, hist = train_ensemble(mlp, SEEDS, data.x_train, data.y_train, cfg, data.x_test, data.y_test,
+                               weight_decays=wds, show_progress=False)
+    cfgs = [dataclasses.replace(cfg, weight_decay=wd) for wd in wds]
+    runs = separate_runs(mlp, [data.x_train] * 3, [data.y_train] * 3, cfgs, data.x_test, data.y_test)
+    assert_same_as_separate(ens, hist, runs, atol=1e-5)
+
+
+def rate_dropout_mlp() -> nn.Module:
+    """MLP(40, [32, 32], 10) with a RateDropout after each hidden layer (the same parameters and initialisation)."""
+    return nn.Sequential(nn.Flatten(), nn.Linear(40, 32), nn.ReLU(), RateDropout(), nn.Linear(32, 32), nn.ReLU(),
+                         RateDropout(), nn.Linear(32, 10))
+
+
+def test_rate_dropout_runs_batched_with_one_rate_per_model(data):
+    """RateDropout's stacked buffer gives each model its own rate on the batched path: a model with rate 0 trains
+    exactly as the plain MLP, models with a positive rate differ from it, and evaluation applies no dropout."""
+    ens = Ensemble.build(rate_dropout_mlp, SEEDS)
+    for name in ("3.p", "6.p"):
+        ens.buffers[name] = torch.tensor([0.0, 0.5, 0.5])
+    cfg = dataclasses.replace(ADAM, steps=30, eval_every=10)
+    ens, hist = train_ensemble(None, SEEDS, data.x_train, data.y_train, cfg, data.x_test, data.y_test,
+                               ensemble=ens, show_progress=False)
+    plain, plain_hist = train_ensemble(mlp, SEEDS, data.x_train, data.y_train, cfg, data.x_test, data.y_test,
+                                       show_progress=False)
+    for mine, stacked in zip(ens.params.values(), plain.params.values(), strict=True):  # layers in order
+        torch.testing.assert_close(mine[0], stacked[0], atol=1e-5, rtol=0)
+        assert (mine[1:] - stacked[1:]).abs().max() > 1e-3  # dropout changed the others' training
+    np.testing.assert_allclose(hist.test_loss[0], plain_hist.test_loss[0], atol=1e-5)
+    assert hist.step.tolist() == [0, 10, 20, 30]
+    model = ens.model(1).eval()  # stand-alone copy, eval mode: dropout off, the same logits as the ensemble
+    torch.testing.assert_close(model(data.x_test), ens.forward(data.x_test)[1], atol=1e-5, rtol=0)
 
 
 def test_per_model_inputs_equal_separate_runs(data):
@@ -322,6 +360,8 @@ def test_train_ensemble_argument_checks(data):
         train_ensemble(mlp, SEEDS, x, torch.stack([y, y]), cfg, show_progress=False)
     with pytest.raises(ValueError, match="one learning rate per model"):
         train_ensemble(mlp, SEEDS, x, y, cfg, lrs=[0.1, 0.2], show_progress=False)
+    with pytest.raises(ValueError, match="one L2 coefficient per model"):
+        train_ensemble(mlp, SEEDS, x, y, cfg, weight_decays=[0.1, 0.2], show_progress=False)
     with pytest.raises(ValueError, match="per_model_inputs"):
         train_ensemble(mlp, SEEDS, x, y, cfg, per_model_inputs=True, show_progress=False)
 

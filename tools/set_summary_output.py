@@ -28,7 +28,8 @@ def main() -> None:
     args = parser.parse_args()
     chapter = Path(args.notebook).stem
     ledger = json.loads((Path(args.ledger_dir) / f"{chapter}.json").read_text())
-    verdicts = [(c["key"], c["statement"], True if args.assume_confirmed else c["passed"]) for c in ledger["claims"]]
+    verdicts = [(c["key"], c["statement"], None if not c.get("asserted", True) else
+                 True if args.assume_confirmed else c["passed"]) for c in ledger["claims"]]
     nb = nbformat.read(args.notebook, as_version=4)
     cells = [c for c in nb.cells if c.cell_type == "code" and MARK in c.source]
     if len(cells) != 1:

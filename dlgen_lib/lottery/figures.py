@@ -41,8 +41,7 @@ def plot_imp(runs: Sequence[PruningRun], paper_mnist1d: bool = True):
         a.axhline(dense_acc, color="grey", linestyle=":", label="dense network")
         if paper_mnist1d and run.name == "MNIST-1D":
             f = 1 - PAPER["mnist1d_sparsity"]
-            for key, color in (("mnist1d_dense", "grey"), ("mnist1d_ticket", ARM_STYLE["ticket"][0]),
-                               ("mnist1d_random", ARM_STYLE["random"][0])):
+            for key, color in (("mnist1d_ticket", ARM_STYLE["ticket"][0]), ("mnist1d_random", ARM_STYLE["random"][0])):
                 a.plot([f], [PAPER[key]], "*", color=color, markersize=11, markeredgecolor="k")
             a.plot([], [], "k*", label="MNIST-1D notebook (92 % sparsity)")
         for ax in (a, b):
