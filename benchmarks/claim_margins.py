@@ -73,10 +73,14 @@ def run_one(notebook: Path, seed: int, path: str, scale: str, out: Path) -> tupl
     os.environ.update(env)  # the kernel inherits this process's environment
     try:
         nb = nbformat.read(notebook, as_version=4)
-        client = NotebookClient(nb, timeout=1800, kernel_name="python3", allow_errors=True,
+        client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
                                 resources={"metadata": {"path": str(notebook.parent)}})
         start = time.perf_counter()
-        client.execute()
+        try:
+            client.execute()
+            failure = ""
+        except Exception as err:  # noqa: BLE001 - a hung or dead kernel: record it and go on with the next run
+            failure = f"run aborted: {type(err).__name__}: {str(err)[:200]}"
         seconds = time.perf_counter() - start
     finally:
         for k, v in saved.items():
@@ -85,7 +89,7 @@ def run_one(notebook: Path, seed: int, path: str, scale: str, out: Path) -> tupl
             else:
                 os.environ[k] = v
     errors = [f"{o['ename']}: {o['evalue'][:200]}" for c in nb.cells if c.cell_type == "code"
-              for o in c.get("outputs", []) if o.get("output_type") == "error"]
+              for o in c.get("outputs", []) if o.get("output_type") == "error"] + ([failure] if failure else [])
     produced = ledger_dir / f"{notebook.stem}.json"
     if produced.exists():
         produced.replace(ledger_dir.with_suffix(".json"))

@@ -133,6 +133,10 @@ class Claim:
         return (f"{status} [{self.key}] {self.statement} -- measured {self._v(self.value)}, "
                 f"threshold {self.threshold_text}, {self.margin_text}")
 
+    def _ipython_display_(self) -> None:
+        """Nothing: :meth:`Ledger.claim` has printed the claim's line already, so a cell ending with a claim shows
+        it once."""
+
     def failure_message(self) -> str:
         return (f"claim not confirmed: {self.statement} [{self.key}]\n"
                 f"  measured  {self._v(self.value)}\n"

@@ -63,10 +63,10 @@ class MemorizationConfig(CheckedConfig):
     dropout: float = 0.1  # dropout rate of the regularized runs
     reg_steps: int = 2000  # steps of the regularized runs (regularizers slow memorization down)
     n_val: int = 500  # the first n_val test examples serve as a validation set, the rest as a held-out set
-    strength_n_train: int = 1000  # training examples of the strength sweep (the first ones; fewer, to keep it cheap)
-    strength_steps: int = 500  # Adam updates per network of the strength sweep
+    strength_n_train: int = 1000  # training examples of the strength sweep (the first ones: fewer, to keep it cheap)
+    strength_steps: int = 400  # Adam updates per network of the strength sweep (about 50 epochs of 1 000)
     wd_grid: tuple[float, ...] = (0.0, 1e-3, 1e-2, 3e-2)  # L2 coefficients of the strength sweep, from 0 up
-    dropout_grid: tuple[float, ...] = (0.0, 0.3, 0.6)  # dropout rates of the strength sweep, from 0 up
+    dropout_grid: tuple[float, ...] = (0.0, 0.2, 0.5)  # dropout rates of the strength sweep, from 0 up
 
     RULES = {  # MNIST-1D has 4 000 training and 1 000 test examples
         "n_train": positive_int(4000, "MNIST-1D has 4 000 training examples"),
@@ -110,10 +110,13 @@ def memorization_config(scale: str | None = None, **overrides) -> MemorizationCo
     """The config for the scale (``$DLGEN_SCALE`` by default); keyword arguments override single fields."""
     return scaled(
         tiny=MemorizationConfig(n_train=400, width=64, steps=300, eval_every=50, corruptions=(0.0, 0.5, 1.0),
-                                seeds=(0,), reg_steps=300, n_val=500),
+                                seeds=(0,), reg_steps=300, n_val=500, strength_n_train=400, strength_steps=300,
+                                wd_grid=(0.0, 1e-3, 1e-2, 3e-2), dropout_grid=(0.0, 0.5)),
         small=MemorizationConfig(),
         full=MemorizationConfig(width=512, steps=4000, reg_steps=6000, eval_every=50,
-                                corruptions=tuple(np.round(np.linspace(0, 1, 11), 2)), seeds=(0, 1, 2, 3, 4)),
+                                corruptions=tuple(np.round(np.linspace(0, 1, 11), 2)), seeds=(0, 1, 2, 3, 4),
+                                strength_n_train=4000, strength_steps=6000, wd_grid=(0.0, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2),
+                                dropout_grid=(0.0, 0.1, 0.3, 0.5, 0.7)),
         scale=scale, overrides=overrides)
 
 
@@ -268,10 +271,11 @@ class StrengthSweep:
 
 @cached
 def regularizer_strengths(cfg: MemorizationConfig) -> StrengthSweep:
-    """Random labels (p = 1) and true labels (p = 0) trained for ``cfg.reg_steps`` with weight decay at every
-    strength of ``cfg.wd_grid`` and dropout at every rate of ``cfg.dropout_grid``, one network per (strength,
-    labels, seed), all in one ensemble (each network has its own L2 coefficient and dropout rate). Only the final
-    accuracies are measured. The labels of seed s are those of :func:`corruption_sweep` (seed 100 + s)."""
+    """Random labels (p = 1) and true labels (p = 0) of the first ``cfg.strength_n_train`` training examples,
+    trained for ``cfg.strength_steps`` with weight decay at every strength of ``cfg.wd_grid`` and with dropout at
+    every rate of ``cfg.dropout_grid``: one network per (strength, labels, seed), all in one ensemble, each with
+    its own L2 coefficient and dropout rate. Only the final accuracies are measured (test: all 1 000 test
+    examples). The random labels of seed s are drawn with seed 100 + s, as in :func:`corruption_sweep`."""
     data = mnist1d().subset(n_train=cfg.strength_n_train)
     device = get_device()
     # (L2 coefficient, dropout rate) per setting; strength 0 of both grids is one setting
@@ -439,6 +443,34 @@ def plot_regularizers(sweep: SweepResult, regularized: dict[str, SweepResult]):
     b.bar(xs, [v.mean() if len(v) else np.nan for v in finite], 0.5,
           yerr=[v.std() if len(v) > 1 else 0.0 for v in finite], color=COLORS[2])
     b.set(xticks=xs, xticklabels=names, ylabel="steps to 99 % train accuracy", title="(b) ... only more slowly")
+    return fig
+
+
+def plot_regularizer_strengths(result: StrengthSweep, threshold: float = 0.99):
+    """One panel per regularizer: against its strength, the final train accuracy on random labels, and the test
+    (and train) accuracy on true labels; the dotted vertical line marks the weakest strength at which the random
+    labels are no longer fitted (mean train accuracy below ``threshold``)."""
+    from .plotting import COLORS, band, figure, percent_axis
+
+    names = list(result.strengths)
+    fig, axes = figure(ncols=len(names), width=4.2, height=3.2, sharey=True)
+    xlabels = {"weight decay": "weight decay (L2 coefficient)", "dropout": "dropout rate"}
+    for ax, name, letter in zip(axes, names, "abcdefgh"):
+        xs = np.arange(len(result.strengths[name]))  # evenly spaced: the grid spans decades and includes 0
+        band(ax, xs, result.random_train[name].T, label="train, random labels", color=COLORS[1], marker="o")
+        band(ax, xs, result.true_test[name].T, label="test, true labels", color=COLORS[0], marker="s")
+        band(ax, xs, result.true_train[name].T, label="train, true labels", color=COLORS[0], marker=".",
+             alpha=0.1).set_linestyle("--")
+        ax.axhline(threshold, color="grey", linestyle=":", linewidth=1)
+        ax.axhline(0.1, color="grey", linestyle="-.", linewidth=1, label="chance (10 %)")
+        stop = result.stops(name, threshold)
+        if stop is not None:
+            ax.axvline(stop, color=COLORS[1], linestyle=":", label=f"random labels < {threshold:.0%}")
+        ax.set(xticks=xs, xticklabels=[f"{v:g}" for v in result.strengths[name]], ylim=(0, 1.05),
+               xlabel=xlabels.get(name, f"{name} strength"), ylabel="accuracy after training",
+               title=f"({letter}) {name}: where memorization stops")
+        percent_axis(ax)
+    axes[0].legend(loc="lower left")
     return fig
 
 

@@ -1,5 +1,6 @@
 """Chapter 1's science module: the bounds against their closed forms, and the sweeps at the tiny scale."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 import torch
 
 from dlgen_lib import memorization as mem
+from dlgen_lib.config import ConfigError
 from dlgen_lib.data import corrupt_labels, mnist1d
 
 
@@ -87,3 +89,31 @@ def test_bounds_from_sweep(tiny_sweep):
     assert b.val_error <= b.validation_bound
     # the chosen checkpoint is the one with the best validation accuracy
     assert 1 - b.val_error == pytest.approx(tiny_sweep.by_setting("val_acc")[0].max())
+
+
+def test_strength_grids_are_validated():
+    cfg = mem.memorization_config("tiny")
+    with pytest.raises(ConfigError, match="wd_grid"):
+        dataclasses.replace(cfg, wd_grid=(1e-3, 1e-2))  # no unregularized baseline
+    with pytest.raises(ConfigError, match="dropout_grid"):
+        dataclasses.replace(cfg, dropout_grid=(0.0, 0.5, 0.3))  # not increasing
+    with pytest.raises(ConfigError, match="dropout_grid"):
+        dataclasses.replace(cfg, dropout_grid=(0.0, 1.0))  # a rate of 1 drops everything
+    with pytest.raises(ConfigError, match="wd_grid"):
+        dataclasses.replace(cfg, wd_grid=(0.0, -1e-3))
+
+
+def test_tiny_regularizer_strengths():
+    cfg = mem.memorization_config("tiny")
+    result = mem.regularizer_strengths(cfg)
+    assert result.strengths == {"weight decay": tuple(cfg.wd_grid), "dropout": tuple(cfg.dropout_grid)}
+    for name, grid in result.strengths.items():
+        assert list(grid) == sorted(grid) and grid[0] == 0.0  # recorded in the order of the grid, from 0 up
+        for values in (result.random_train, result.true_test, result.true_train):
+            assert values[name].shape == (len(grid), len(cfg.seeds))
+            assert ((values[name] >= 0) & (values[name] <= 1)).all()
+    # strength 0 is the same unregularized networks for both regularizers
+    np.testing.assert_array_equal(result.random_train["weight decay"][0], result.random_train["dropout"][0])
+    wd_random = result.random_train["weight decay"]
+    assert wd_random[-1].mean() < wd_random[0].mean() - 0.1  # the strongest weight decay stops memorization
+    assert result.stops("weight decay") is not None and result.steps == cfg.strength_steps
