@@ -15,6 +15,8 @@ Each run's ledger lands in ``OUT/<chapter>/seed<S>-<path>.json`` (``OUT`` defaul
 results are cached per seed and path under ``OUT/cache``, so an interrupted benchmark resumes where it stopped.
 The table has one row per claim: its threshold, the worst and the median measured value, the lowest margin (in the
 claim's units and, where the chapter gives its seed spread, in spreads), and the runs it passed out of all runs.
+Each run also prints its wall time and the largest resident memory of the kernels so far. The kernels use
+``DLGEN_THREADS`` (set it to 1 to run two benchmarks side by side on two cores).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import sys
 import time
@@ -163,8 +166,9 @@ def main() -> None:
                     print(f"{nb.stem} seed {seed} {path}: already measured", flush=True)
                     continue
                 seconds, errors = run_one(nb, seed, path, args.scale, args.out)
-                print(f"{nb.stem} seed {seed} {path}: {seconds:.0f} s" + (f"  ERRORS: {errors}" if errors else ""),
-                      flush=True)
+                peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # largest finished kernel so far
+                print(f"{nb.stem} seed {seed} {path}: {seconds:.0f} s, peak kernel RSS so far {peak:.0f} MB"
+                      + (f"  ERRORS: {errors}" if errors else ""), flush=True)
     print(table(args.out, [nb.stem for nb in notebooks]))
 
 
