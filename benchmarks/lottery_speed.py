@@ -14,7 +14,9 @@ import time
 import torch
 
 import dlgen_lib as dl
-from dlgen_lib import lottery as lt
+from dlgen_lib import pruning
+from dlgen_lib.chapters import ch06_lottery_tickets as ch
+from dlgen_lib.config import scaled
 
 
 def main() -> None:
@@ -24,26 +26,27 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     threads = dl.setup_torch()
-    cfg = lt.lottery_config("small")
-    data, factory = lt.mnist1d_split(), lt.mnist1d_mlp(cfg)
-    tc = dl.TrainConfig(steps=args.steps, lr=cfg.mnist_lr, batch_size=cfg.mnist_batch, optimizer="adam",
-                        eval_every=cfg.eval_every)
+    cfg = scaled(ch.LotteryConfig, "small")
+    data, factory = ch.mnist1d_split(), cfg.mnist.factory()
+    tc = dl.TrainConfig(steps=args.steps, lr=cfg.mnist.lr, batch_size=cfg.mnist.batch_size, optimizer="adam",
+                        eval_every=cfg.mnist.eval_every)
     seeds = list(range(args.seeds))
     init = dl.Ensemble.build(factory, seeds).params
-    names = lt.prunable(list(init))
+    names = pruning.prunable(list(init))
     ones = {n: torch.ones_like(init[n]) for n in names}
     ticket = ones
     for _ in range(3):  # three rounds' worth of pruning on the initial weights: ~51 % left
-        ticket = lt.prune_smallest(init, ticket, lt.layer_rates(factory, cfg.prune_rate, cfg.prune_rate_output))
-    fresh = dl.Ensemble.build(factory, [s + lt.FRESH_SEED for s in seeds]).params
-    state = lt.stack_states(init, fresh, init)  # ticket, reinit control, random-mask control
-    masks = lt.stack_states(ticket, ticket, lt.random_masks(ticket, seed=0))
+        ticket = pruning.prune_smallest(init, ticket, pruning.layer_rates(factory, cfg.imp.rate,
+                                                                         cfg.imp.output_rate))
+    fresh = dl.Ensemble.build(factory, [s + pruning.FRESH_SEED for s in seeds]).params
+    state = pruning.stack_states(init, fresh, init)  # ticket, reinit control, random-mask control
+    masks = pruning.stack_states(ticket, ticket, pruning.random_masks(ticket, seed=0))
     K = 3 * len(seeds)
     all_seeds = seeds * 3
 
     def one(rows):
-        ens = lt.rewind(factory, [all_seeds[i] for i in rows], {n: s[rows] for n, s in state.items()},
-                        {n: m[rows] for n, m in masks.items()})
+        ens = pruning.rewind(factory, [all_seeds[i] for i in rows], {n: s[rows] for n, s in state.items()},
+                             {n: m[rows] for n, m in masks.items()})
         ens, _ = dl.train_ensemble(factory, [all_seeds[i] for i in rows], data.x, data.y, tc, data.x_val,
                                    data.y_val, masks={n: m[rows] for n, m in masks.items()}, ensemble=ens,
                                    show_progress=False, eval_train=False)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 import dlgen_lib as dl
-from dlgen_lib import double_descent as dd
+from dlgen_lib.chapters import ch07_double_descent as ch
 from dlgen_lib.sweeps import plan_buckets, train_widths
 
 
@@ -27,40 +27,41 @@ def main() -> None:
                         help="auto: plan_buckets; one: every width padded to the widest; per-width: no padding")
     args = parser.parse_args()
     threads = dl.setup_torch()
-    cfg = dd.double_descent_config("small", steps=args.steps)
-    tc = dd.train_config(cfg)
+    cfg = dl.scaled(ch.DoubleDescentConfig, "small", deep=dict(steps=args.steps))
+    deep, train = cfg.deep, cfg.train
+    tc = train.train_config(deep.steps)
     data = dl.mnist1d()
-    ys = torch.stack([dl.corrupt_labels(data.y_train, cfg.deep_noise, seed=cfg.seed).labels, data.y_train])
-    seed_lists = [cfg.deep_seeds, cfg.clean_seeds]
-    n_nets = len(cfg.widths) * sum(map(len, seed_lists))
-    buckets = {"auto": None, "one": (cfg.widths,), "per-width": tuple((w,) for w in cfg.widths)}[args.buckets]
+    ys = torch.stack([dl.corrupt_labels(data.y_train, train.label_noise, seed=cfg.draws.seed).labels, data.y_train])
+    seed_lists = [deep.seeds, deep.clean_seeds]
+    n_nets = len(deep.widths) * sum(map(len, seed_lists))
+    buckets = {"auto": None, "one": (deep.widths,), "per-width": tuple((w,) for w in deep.widths)}[args.buckets]
 
     start = time.perf_counter()
     loop_acc = []
-    for w in cfg.widths:
+    for w in deep.widths:
         for y, seeds in zip(ys, seed_lists):
             for s in seeds:
-                hist = dl.train(dl.build(lambda w=w: dd.mlp(w), s), data.x_train, y, tc, data.x_test, data.y_test,
+                hist = dl.train(dl.build(lambda w=w: deep.network(w), s), data.x_train, y, tc, data.x_test, data.y_test,
                                 seed=s, show_progress=False)
                 loop_acc.append(hist.test_acc[-1])
     t_loop = time.perf_counter() - start
 
     start = time.perf_counter()
-    sweeps = train_widths(dd.mlp, cfg.widths, seed_lists, data.x_train, ys, tc, data.x_test, data.y_test,
+    sweeps = train_widths(deep.network, deep.widths, seed_lists, data.x_train, ys, tc, data.x_test, data.y_test,
                           buckets=buckets, show_progress=False)
     t_sweep = time.perf_counter() - start
     sweep_acc = np.concatenate([np.concatenate([s.final("test_acc")[i] for s in sweeps])
-                                for i in range(len(cfg.widths))])
+                                for i in range(len(deep.widths))])
 
-    print(f"{n_nets} MLPs 40-h-h-10, h in {cfg.widths}, {args.steps} Adam steps (batch {cfg.batch_size}, cosine), "
-          f"evaluated every {cfg.eval_every} steps, {threads} threads")
+    print(f"{n_nets} MLPs 40-h-h-10, h in {deep.widths}, {args.steps} Adam steps (batch {train.batch_size}, "
+          f"cosine), evaluated every {train.eval_every} steps, {threads} threads")
     print(f"loop over networks (dl.train)   : {t_loop:7.2f} s  ({t_loop / args.steps * 1e3:6.2f} ms per step)")
     print(f"train_widths, buckets {sweeps[0].buckets}")
     print(f"                                : {t_sweep:7.2f} s  ({t_sweep / args.steps * 1e3:6.2f} ms per step)"
           f"   speed-up {t_loop / t_sweep:5.2f}x")
     print(f"largest difference in final test accuracy between the arms: {np.abs(sweep_acc - loop_acc).max():.4f}")
-    params = [dl.param_count(dd.mlp(w)) for w in cfg.widths]
-    plan = plan_buckets(cfg.widths, lambda h: params[cfg.widths.index(h)], len(seed_lists[0]) + len(seed_lists[1]))
+    params = [dl.param_count(deep.network(w)) for w in deep.widths]
+    plan = plan_buckets(deep.widths, lambda h: params[deep.widths.index(h)], len(seed_lists[0]) + len(seed_lists[1]))
     print(f"parameters per network: {params[0]} to {params[-1]}; default plan {plan}")
 
 

@@ -153,12 +153,12 @@ class Claim:
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()}
 
 
-def evaluate(value: float, *, gt=None, ge=None, lt=None, le=None, between=None) -> tuple[str, object, bool, float]:
+def verdict(value: float, *, gt=None, ge=None, lt=None, le=None, between=None) -> tuple[str, object, bool, float]:
     """(op, threshold, passed, margin) of ``value`` against exactly one threshold.
 
-    >>> evaluate(3.0, ge=2.0)
+    >>> verdict(3.0, ge=2.0)
     ('ge', 2.0, True, 1.0)
-    >>> evaluate(0.3, between=(0.2, 0.35))[2:]
+    >>> verdict(0.3, between=(0.2, 0.35))[2:]
     (True, 0.04999999999999999)
     """
     given = {k: v for k, v in (("gt", gt), ("ge", ge), ("lt", lt), ("le", le), ("between", between))
@@ -212,7 +212,7 @@ class Ledger:
         if not key or " " in key:
             raise ValueError(f"key={key!r}: a claim's key is a short word without spaces, e.g. 'random-labels-fit'")
         value = _as_float(value)
-        op, threshold, passed, margin = evaluate(value, gt=gt, ge=ge, lt=lt, le=le, between=between)
+        op, threshold, passed, margin = verdict(value, gt=gt, ge=ge, lt=lt, le=le, between=between)
         spread = None if spread is None else _as_float(spread)
         margin_spread = margin / spread if spread and math.isfinite(margin) else None
         claim = Claim(self.chapter, key, statement, value, op, threshold, passed, margin, spread, margin_spread,

@@ -11,9 +11,11 @@ The scale is read from the environment variable ``DLGEN_SCALE`` each time :func:
 notebook can change it with ``os.environ`` before building its configs.  Nothing here runs at import time.
 
 Each config class inherits from :class:`CheckedConfig` and declares a :class:`Rule` for every field (and
-:class:`Check` relations between fields), so a value out of range -- ``memorization_config(n_val=5000)`` when
-MNIST-1D has 1 000 test examples -- is a :class:`ConfigError` naming the field, its value and what is valid, the
-moment the config is made; :func:`scaled` builds a chapter's config from its presets and checked overrides.
+:class:`Check` relations between fields), so a value out of range --
+``scaled(MemorizationConfig, split=dict(n_val=5000))`` when MNIST-1D has 1 000 test examples -- is a
+:class:`ConfigError` naming the field, its value and what is valid, the moment the config is made. A chapter's
+config is made of parts (:func:`part`), one per experiment and a few shared ones, each with its own presets per
+scale; :func:`scaled` builds any of them from its presets and checked overrides.
 
 >>> by_scale(tiny=1, small=2, full=3, scale="tiny")
 1
@@ -300,8 +302,8 @@ def package_versions() -> dict:
 #
 # Every chapter's config is a frozen dataclass that inherits from CheckedConfig and declares, next to its fields,
 # a Rule for every field (RULES) and the relations between fields (CHECKS). An instance is checked when it is
-# made, so `memorization_config(n_val=5000)` fails at once with a ConfigError naming the field, its value and
-# what is valid, instead of computing a wrong result or failing minutes later inside an experiment.
+# made, so `scaled(MemorizationConfig, split=dict(n_val=5000))` fails at once with a ConfigError naming the field,
+# its value and what is valid, instead of computing a wrong result or failing minutes later inside an experiment.
 
 SEED_MAX = 2**32 - 1  # numpy's and torch's generators take seeds in [0, 2**32)
 
@@ -560,7 +562,7 @@ class Check:
     """A relation between fields of a config: ``holds(cfg)`` must be true; ``valid`` says what is required.
     It is tested only when each of ``fields`` passed its own rule."""
 
-    fields: tuple[str, ...]
+    fields: tuple[str, ...]  # names, "part.field" for a field of a part
     holds: Callable[[Any], bool]
     valid: str
 
@@ -574,6 +576,7 @@ def validate_fields(cfg: Any, rules: Mapping[str, Rule], checks: tuple[Check, ..
     """
     cls = type(cfg).__name__
     names = [f.name for f in dataclasses.fields(cfg)]
+    rules = {**{name: IsA(sub) for name, sub in parts(type(cfg)).items()}, **rules}
     missing, unknown = [n for n in names if n not in rules], [n for n in rules if n not in names]
     if missing or unknown:
         raise TypeError(f"{cls}: every field needs exactly one rule; without a rule: {missing}, rules for no "
@@ -588,7 +591,7 @@ def validate_fields(cfg: Any, rules: Mapping[str, Rule], checks: tuple[Check, ..
             bad.append(name)
     for check in checks:
         if set(check.fields).isdisjoint(bad) and not check.holds(cfg):
-            problems.append(", ".join(f"{n}={_show(getattr(cfg, n))}" for n in check.fields) + f": {check.valid}")
+            problems.append(", ".join(f"{n}={_show(_dotted(cfg, n))}" for n in check.fields) + f": {check.valid}")
             bad += [n for n in check.fields if n not in bad]
     if problems:
         text = problems[0] if len(problems) == 1 else "".join(f"\n  * {p}" for p in problems)
@@ -597,35 +600,121 @@ def validate_fields(cfg: Any, rules: Mapping[str, Rule], checks: tuple[Check, ..
         raise error
 
 
+def _dotted(cfg: Any, name: str) -> Any:
+    """``cfg.a.b`` for ``name = "a.b"``: a :class:`Check` may relate fields of a config's parts."""
+    for attr in name.split("."):
+        cfg = getattr(cfg, attr)
+    return cfg
+
+
 class CheckedConfig:
-    """Base of the chapters' frozen config dataclasses: a subclass declares ``RULES`` (field name ->
-    :class:`Rule`, one for every field) and ``CHECKS`` (:class:`Check` relations between fields), and every
-    instance is checked by :func:`validate_fields` when it is made (also by ``dataclasses.replace``)."""
+    """Base of the chapters' frozen config dataclasses.
+
+    A subclass declares ``RULES`` (field name -> :class:`Rule`, one for every field that is not a part),
+    ``CHECKS`` (:class:`Check` relations between fields) and ``PRESETS`` (scale -> the fields that differ from the
+    defaults at that scale; the defaults are the ``small`` scale unless ``PRESETS["small"]`` says otherwise). A
+    field made with :func:`part` holds a nested config of its own (one experiment's settings) with its own rules
+    and presets. Every instance is checked by :func:`validate_fields` when it is made (also by
+    ``dataclasses.replace``); :func:`scaled` builds one for a scale."""
 
     RULES: ClassVar[Mapping[str, Rule]] = {}
     CHECKS: ClassVar[tuple[Check, ...]] = ()
+    PRESETS: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
 
     def __post_init__(self) -> None:
         validate_fields(self, self.RULES, self.CHECKS)
 
 
-C = TypeVar("C")
+C = TypeVar("C", bound=CheckedConfig)
 
 
-def with_overrides(base: C, overrides: Mapping[str, Any]) -> C:
-    """``base`` (a config dataclass) with the fields named in ``overrides`` replaced, and checked again. A name that
-    is not a field is a :class:`ConfigError` that lists the fields (a misspelt override is never ignored)."""
-    names = [f.name for f in dataclasses.fields(base)]
-    unknown = [k for k in overrides if k not in names]
+def part(cls: type[CheckedConfig]) -> Any:
+    """A field of a config that holds another config (one experiment's settings, or settings that several
+    experiments share), made from ``cls``'s defaults. An experiment takes the parts it reads, so it is cached
+    under those parts only."""
+    return dataclasses.field(default_factory=cls, metadata={"part": cls})
+
+
+def parts(cls: type) -> dict[str, type[CheckedConfig]]:
+    """``{field name: config class}`` of the fields of ``cls`` made with :func:`part`."""
+    return {f.name: f.metadata["part"] for f in dataclasses.fields(cls) if "part" in f.metadata}
+
+
+@dataclass(frozen=True)
+class IsA(Rule):
+    """An instance of a config class (the rule of a :func:`part` field)."""
+
+    cls: type
+    note: str = ""
+
+    @property
+    def valid(self) -> str:
+        return f"a {self.cls.__name__}"
+
+    def problem(self, value: Any) -> str | None:
+        return None if isinstance(value, self.cls) else f"is a {type(value).__name__}"
+
+
+def _field_names(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]
+
+
+def _unknown_fields(cls: type, given: Mapping[str, Any], where: str = "") -> None:
+    names = _field_names(cls)
+    unknown = [k for k in given if k not in names]
     if unknown:
         hints = [f"{k!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(k, names, 1)) else repr(k)
                  for k in unknown]
-        raise ConfigError(f"{type(base).__name__} has no field {', '.join(hints)}; its fields are: "
+        raise ConfigError(f"{where or cls.__name__} has no field {', '.join(hints)}; its fields are: "
                           f"{', '.join(names)}")
-    return dataclasses.replace(base, **overrides) if overrides else base
 
 
-def scaled(*, tiny: C, small: C, full: C, scale: str | None = None, overrides: Mapping[str, Any] | None = None) -> C:
-    """The preset for the scale (:func:`by_scale`) with single fields overridden (:func:`with_overrides`): what a
-    chapter's ``*_config(scale=None, **overrides)`` returns. The three presets are checked as they are made."""
-    return with_overrides(by_scale(tiny=tiny, small=small, full=full, scale=scale), overrides or {})
+def scaled(cls: type[C], scale: str | None = None, **overrides: Any) -> C:
+    """The config ``cls`` for the scale (``$DLGEN_SCALE`` by default), from its ``PRESETS``, with fields
+    overridden by keyword: the one way every chapter's config is made.
+
+    A :func:`part` field is built the same way from its own class's presets; override it with a dict of its fields
+    (``scaled(LotteryConfig, mnist=dict(rounds=3))`` changes that experiment's rounds and leaves its other fields
+    at the scale's values) or with a whole instance. A field name that does not exist is a :class:`ConfigError`
+    that lists the fields (a misspelt override is never ignored); a value out of range is a :class:`ConfigError`
+    naming the field, its value and what is valid."""
+    scale = get_scale(scale)
+    return _build(cls, scale, overrides, getattr(cls, "__name__", repr(cls)))
+
+
+def _build(cls: type[C], scale: str, overrides: Mapping[str, Any], where: str) -> C:
+    if not (isinstance(cls, type) and issubclass(cls, CheckedConfig) and dataclasses.is_dataclass(cls)):
+        raise TypeError(f"scaled() takes a config class (a CheckedConfig dataclass), not {cls!r}")
+    _unknown_fields(cls, overrides, where)
+    preset = dict(cls.PRESETS.get(scale, {}))
+    _unknown_fields(cls, preset, f"{cls.__name__}.PRESETS[{scale!r}]")
+    nested = parts(cls)
+    values: dict[str, Any] = {}
+    for name in _field_names(cls):
+        given = overrides.get(name, _MISSING)
+        if name in nested:
+            sub = nested[name]
+            if isinstance(given, sub):
+                values[name] = given
+                continue
+            if given is not _MISSING and not isinstance(given, Mapping):
+                raise ConfigError(f"{where}.{name} takes a {sub.__name__} or a dict of its fields "
+                                  f"({', '.join(_field_names(sub))}), not {_show(given)}")
+            values[name] = _build(sub, scale, {**preset.get(name, {}), **(given if given is not _MISSING else {})},
+                                  f"{where}.{name}")
+        elif given is not _MISSING:
+            values[name] = given
+        elif name in preset:
+            values[name] = preset[name]
+    try:
+        return cls(**values)
+    except ConfigError as err:
+        if where == cls.__name__:
+            raise
+        nested = ConfigError(f"{where}: {err}")  # where = "TopConfig.part": say which part of which config
+        path = where.partition(".")[2]
+        nested.fields = tuple(f"{path}.{f}" for f in getattr(err, "fields", ()))
+        raise nested from None
+
+
+_MISSING = object()

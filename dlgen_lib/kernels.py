@@ -8,7 +8,7 @@
   αᵀKα (:func:`rkhs_norm`) is larger for random labels than for true ones.
 * Preprocessing: :func:`gabor_bank` / :func:`gabor_features`.
 
-The chapter's experiments and figures are in :mod:`dlgen_lib.kernel_trick`.
+Chapter 5's experiments and figures are in :mod:`dlgen_lib.chapters.ch05_kernel_trick`.
 
 Memory: the n x n kernel is the only large object. :func:`gaussian_kernel` writes it in place, row chunk by row
 chunk, and :class:`KernelInterpolant` factors it in place, so fitting n examples needs n² floats (one copy is

@@ -12,7 +12,7 @@
 
 Masks are 0/1 tensors (K, *shape) multiplied into the weights at every forward pass and after every update, so a
 pruned weight gets zero gradient and stays exactly zero. Biases are never pruned (as in the paper).
-Chapter 6's experiments on top of these live in :mod:`~dlgen_lib.lottery`.
+Chapter 6's experiments on top of these live in :mod:`dlgen_lib.chapters.ch06_lottery_tickets`.
 """
 
 from __future__ import annotations
@@ -161,26 +161,26 @@ class Split:
 class PruningRun:
     """Iterative magnitude pruning with controls: round 0 is the dense network (the same for every arm).
 
-    ``val_acc[arm]`` is (R + 1, S, E): round, seed, evaluation at ``step`` (E,); ``test_acc[arm]`` and
-    ``best_step[arm]`` (R + 1, S) are the test accuracy at, and the step of, the best validation accuracy (the
+    ``val_acc[arm]`` is (rounds + 1, S, E): round, seed, evaluation at ``step`` (E,); ``test_acc[arm]`` and
+    ``best_step[arm]`` (rounds + 1, S) are the test accuracy at, and the step of, the best validation accuracy (the
     paper's early stopping: the first maximum, the untrained starting point excluded).
     """
 
     name: str
     arms: tuple[str, ...]  # e.g. VARIANTS, or ("rewind to 0", "rewind to 100")
     seeds: tuple[int, ...]
-    fraction: np.ndarray  # (R + 1,) fraction of the prunable weights remaining
+    fraction: np.ndarray  # (rounds + 1,) fraction of the prunable weights remaining
     layer_names: tuple[str, ...]
-    layer_fraction: np.ndarray  # (R + 1, L)
+    layer_fraction: np.ndarray  # (rounds + 1, L)
     step: np.ndarray  # (E,)
     val_acc: dict[str, np.ndarray]
     test_acc: dict[str, np.ndarray]
     best_step: dict[str, np.ndarray]
-    first_mask: dict[str, np.ndarray]  # arm -> (R + 1, out, in) first-layer mask of seed 0 (bool)
+    first_mask: dict[str, np.ndarray]  # arm -> (rounds + 1, out, in) first-layer mask of seed 0 (bool)
     seconds: float
 
     def early_stop(self, arm: str) -> tuple[np.ndarray, np.ndarray]:
-        """(test accuracy at early stopping, its step), both (R + 1, S)."""
+        """(test accuracy at early stopping, its step), both (rounds + 1, S)."""
         return self.test_acc[arm], self.best_step[arm]
 
     def at(self, fraction: float) -> int:
@@ -192,7 +192,7 @@ class PruningRun:
         return int(np.flatnonzero(self.fraction >= fraction).max())
 
     def accuracy(self) -> tuple[dict[str, np.ndarray], float]:
-        """Test accuracy at early stopping per arm, (R + 1, S), and the dense networks' mean (round 0)."""
+        """Test accuracy at early stopping per arm, (rounds + 1, S), and the dense networks' mean (round 0)."""
         acc = {a: self.early_stop(a)[0] for a in self.arms}
         return acc, float(acc[self.arms[0]][0].mean())
 
@@ -238,7 +238,7 @@ def iterative_pruning(factory: Callable, data: Split, cfg: TrainConfig, seeds: S
     def snapshot(step, ens, hist):
         snaps.append({n: p.detach().clone() for n, p in ens.params.items()})
 
-    def early_stopped(model_seeds, val_acc) -> tuple[np.ndarray, np.ndarray]:
+    def best_on_validation(model_seeds, val_acc) -> tuple[np.ndarray, np.ndarray]:
         """Test accuracy (K,) of each network at its evaluation of best validation accuracy (K,), one pass."""
         best = np.nan_to_num(val_acc[:, 1:], nan=-1.0).argmax(1) + 1
         state = {n: torch.stack([snaps[e][n][i] for i, e in enumerate(best)]) for n in snaps[0]}
@@ -252,7 +252,7 @@ def iterative_pruning(factory: Callable, data: Split, cfg: TrainConfig, seeds: S
     if set(saved) != set(rewind_steps.values()) or cfg.steps % cfg.eval_every or late:
         raise ValueError(f"rewind steps {sorted(rewind_steps.values())} must be evaluation steps "
                          f"(multiples of eval_every={cfg.eval_every}) below steps={cfg.steps}, a multiple of it too")
-    dense_test, dense_best = early_stopped(seeds, hist.test_acc)
+    dense_test, dense_best = best_on_validation(seeds, hist.test_acc)
     best_step = {a: [hist.step[dense_best]] for a in arms}
     for a in arms:
         val[a].append(hist.test_acc)
@@ -286,7 +286,7 @@ def iterative_pruning(factory: Callable, data: Split, cfg: TrainConfig, seeds: S
                                     ensemble=ens, callbacks=[snapshot], show_progress=show_progress,
                                     desc=f"round {r}", eval_train=False)
             pad = np.full((len(model_seeds), E - len(h.step)), np.nan)  # no evaluation before step k
-            round_test, best = early_stopped(model_seeds, h.test_acc)
+            round_test, best = best_on_validation(model_seeds, h.test_acc)
             round_val = np.hstack([pad, h.test_acc])
             for i, a in enumerate(group):
                 rows = slice(i * S, (i + 1) * S)

@@ -162,25 +162,30 @@ def test_cache_key_writes_nothing(monkeypatch):
 # -------------------------------------------------------------------------------------- version folder
 
 
-def test_cache_dir_is_per_version_and_source(cache):
-    folder = cache_dir()
-    assert folder.parent.parent == cache
-    assert folder.parent.name == f"v{dlgen_lib.__version__}-{cache_module.library_fingerprint()}"
-    assert len(cache_module.library_fingerprint()) == 12
+CH1 = "dlgen_lib.chapters.ch01_memorization.experiments"
+
+
+def test_cache_dir_is_per_version_environment_and_code(cache):
+    folder = cache_dir(CH1)
+    assert folder.parent == cache_module.cache_root() and folder.parent.parent.parent == cache
+    assert folder.parent.parent.name == f"v{dlgen_lib.__version__}"
+    assert folder.name == f"chapters.ch01_memorization.experiments-{cache_module.code_fingerprint(CH1)}"
+    assert len(cache_module.code_fingerprint(CH1)) == 12
+    assert cache_module.code_fingerprint("tests.test_cache") == "external"  # joblib keys it on its source
 
 
 def test_cache_dir_names_the_packages_kernel_path_device_and_replicate(cache, monkeypatch):
     import mnist1d  # noqa: F401 - installed
     import torch
 
-    tag = cache_dir().name
+    tag = cache_module.cache_root().name
     assert f"torch{torch.__version__}".replace("+", "_") in tag and f"numpy{np.__version__}" in tag
     assert "mnist1d" in tag and tag.endswith("-cpu-seed0")
     assert torch.backends.cpu.get_cpu_capability().lower() in tag
     monkeypatch.setenv("DLGEN_SEED", "3")
-    assert cache_dir().name.endswith("-seed3"), "another replicate must never be served replicate 0's results"
+    assert cache_module.cache_root().name.endswith("-seed3"), "another replicate must never be served replicate 0's"
     monkeypatch.setattr(cache_module, "run_context", lambda: {**dlgen_lib.config.run_context(), "torch": "9.9.9"})
-    assert "torch9.9.9" in cache_dir().name, "a torch upgrade must not serve the old version's results"
+    assert "torch9.9.9" in cache_dir(CH1).parent.name, "a torch upgrade must not serve the old version's results"
 
 
 def test_an_edit_in_a_running_process_changes_the_fingerprint(tmp_path, monkeypatch):
@@ -220,10 +225,11 @@ def test_unwritable_default_folder_runs_uncached_with_a_warning(tmp_path, monkey
 def test_another_version_gets_another_folder(cache, monkeypatch):
     cfg = SweepConfig()
     experiment(cfg, 0)
-    old = cache_dir()
+    old = cache_dir(experiment.__module__)
     monkeypatch.setattr(cache_module, "__version__", "99.0.0")
-    new = cache_dir()
-    assert new != old and new.parent.parent == old.parent.parent and new.parent.name.startswith("v99.0.0-")
+    new = cache_dir(experiment.__module__)
+    assert new != old and new.parent.parent.parent == old.parent.parent.parent
+    assert new.parent.parent.name == "v99.0.0"
     experiment(cfg, 0)
     assert len(CALLS) == 2  # a new version recomputes
     assert len(output_files(new)) == 1
@@ -232,10 +238,10 @@ def test_another_version_gets_another_folder(cache, monkeypatch):
     assert len(CALLS) == 2  # the old version's entry is still there
 
 
-def test_changed_library_source_gets_another_folder(cache, monkeypatch):
-    old = cache_dir()
-    monkeypatch.setattr(cache_module, "library_fingerprint", lambda: "0123456789ab")
-    assert cache_dir() != old and cache_dir().parent.name.endswith("-0123456789ab")
+def test_changed_experiment_code_gets_another_folder(cache, monkeypatch):
+    old = cache_dir(CH1)
+    monkeypatch.setattr(cache_module, "code_fingerprint", lambda module, root=None: "0123456789ab")
+    assert cache_dir(CH1) != old and cache_dir(CH1).name.endswith("-0123456789ab")
 
 
 def test_fingerprint_covers_the_chapter_subpackages(tmp_path):
@@ -252,7 +258,7 @@ def test_fingerprint_covers_the_chapter_subpackages(tmp_path):
 def test_default_location_follows_xdg(tmp_path, monkeypatch):
     monkeypatch.delenv("DLGEN_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert cache_dir().parent.parent == tmp_path / "dlgen_lib"
+    assert cache_module.cache_root().parent.parent == tmp_path / "dlgen_lib"
 
 
 @pytest.mark.parametrize("off", ["off", "OFF", "0", "false", "no", "none"])

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from dlgen_lib.checks import ClaimError, Ledger, check, check_close, claims_mode, evaluate, paired_gap, summary_text
+from dlgen_lib.checks import ClaimError, Ledger, check, check_close, claims_mode, paired_gap, summary_text, verdict
 from dlgen_lib.config import ConfigError
 
 
@@ -53,7 +53,7 @@ def test_paired_gap_is_the_mean_seed_difference_with_its_standard_error():
     (0.6, {"between": (0.2, 0.5)}, False, -0.1), (float("nan"), {"ge": 0.0}, False, float("nan")),
 ])
 def test_margin_is_positive_inside_the_threshold(value, kw, passed, margin):
-    op, _, ok, m = evaluate(value, **kw)
+    op, _, ok, m = verdict(value, **kw)
     assert ok is passed and op == next(iter(kw))
     assert (np.isnan(m) and np.isnan(margin)) or m == pytest.approx(margin)
 
@@ -61,7 +61,7 @@ def test_margin_is_positive_inside_the_threshold(value, kw, passed, margin):
 @pytest.mark.parametrize("kw", [{}, {"gt": 1, "lt": 2}, {"between": (2, 1)}])
 def test_a_claim_takes_exactly_one_valid_threshold(kw):
     with pytest.raises(ValueError):
-        evaluate(1.0, **kw)
+        verdict(1.0, **kw)
 
 
 def test_ledger_records_each_claim_once_with_margins_in_units_and_spreads(capsys):

@@ -4,6 +4,7 @@ checked chapter configs (every preset valid, every bad value a ConfigError namin
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
 import subprocess
 import sys
@@ -11,9 +12,9 @@ import sys
 import pytest
 import torch
 
-from dlgen_lib import config, double_descent, kernel_trick, lottery, memorization, sgd_as_sde
-from dlgen_lib import implicit_regularization as implicit
-from dlgen_lib import loss_landscape as landscape
+from dlgen_lib import config
+from dlgen_lib.chapters import CHAPTERS
+from dlgen_lib.chapters import ch01_memorization as ch1
 from dlgen_lib.config import (
     SCALES,
     Check,
@@ -32,10 +33,10 @@ from dlgen_lib.config import (
     get_threads,
     progress,
     progress_enabled,
+    scaled,
     setup_torch,
     usable_cpus,
     validate_fields,
-    with_overrides,
 )
 
 # ------------------------------------------------------------------------------------------------ scale
@@ -246,131 +247,126 @@ def test_one_thread_restores_the_callers_thread_count():
 
 # -------------------------------------------------------------------------------------------- checked configs
 
-CHAPTER_CONFIGS = {
-    "memorization_config": memorization.memorization_config,
-    "loss_landscape_config": landscape.loss_landscape_config,
-    "sgd_as_sde_config": sgd_as_sde.sgd_as_sde_config,
-    "implicit_regularization_config": implicit.implicit_regularization_config,
-    "kernel_config": kernel_trick.kernel_config,
-    "lottery_config": lottery.lottery_config,
-    "double_descent_config": double_descent.double_descent_config,
-}
+def chapter(name: str):
+    return importlib.import_module(f"dlgen_lib.chapters.{name}")
+
+
+def all_parts(cls: type, prefix: str = "") -> list[tuple[str, type]]:
+    """(path, class) of ``cls`` and of every part below it."""
+    found = [(prefix or cls.__name__, cls)]
+    for name, sub in config.parts(cls).items():
+        found += all_parts(sub, f"{prefix or cls.__name__}.{name}")
+    return found
 
 
 @pytest.mark.parametrize("scale", SCALES)
-@pytest.mark.parametrize("name", sorted(CHAPTER_CONFIGS))
+@pytest.mark.parametrize("name", CHAPTERS)
 def test_every_preset_of_every_chapter_config_is_valid(name, scale):
-    cfg = CHAPTER_CONFIGS[name](scale)  # checked as it is made
+    cfg = scaled(chapter(name).CONFIG, scale)  # checked as it is made, every part too
     assert isinstance(cfg, CheckedConfig)
     validate_fields(cfg, type(cfg).RULES, type(cfg).CHECKS)  # and once more, explicitly
 
 
-@pytest.mark.parametrize("name", sorted(CHAPTER_CONFIGS))
-def test_every_field_of_every_chapter_config_has_a_rule(name):
-    cls = type(CHAPTER_CONFIGS[name]("tiny"))
-    assert set(cls.RULES) == {f.name for f in dataclasses.fields(cls)}
-    for check in cls.CHECKS:
-        assert set(check.fields) <= set(cls.RULES), f"{check.valid!r} names a field {cls.__name__} lacks"
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_every_chapter_config_is_made_of_parts_with_a_rule_for_every_field(name):
+    top = chapter(name).CONFIG
+    fields = {f.name for f in dataclasses.fields(top)}
+    assert fields and fields == set(config.parts(top)), "a chapter's config holds parts only (one per experiment)"
+    for path, cls in all_parts(top)[1:]:
+        plain = {f.name for f in dataclasses.fields(cls)} - set(config.parts(cls))
+        assert set(cls.RULES) == plain, f"{path}: every field needs exactly one rule"
+        for scale, preset in cls.PRESETS.items():
+            assert scale in SCALES and set(preset) <= {f.name for f in dataclasses.fields(cls)}, (path, scale)
+        for check in cls.CHECKS:
+            assert all(f.split(".")[0] in fields | plain for f in check.fields), f"{check.valid!r} names no field"
 
 
-# one representative bad value (or more) per config: (config, overrides, the field the message must name)
-BAD_VALUES = [
-    ("memorization_config", dict(n_val=5000), "n_val"),  # only 1 000 test examples exist
-    ("memorization_config", dict(n_val=-100), "n_val"),
-    ("memorization_config", dict(n_train=4001), "n_train"),
-    ("memorization_config", dict(corruptions=(0.0, 1.5)), "corruptions"),
-    ("memorization_config", dict(seeds=()), "seeds"),
-    ("memorization_config", dict(lr=0.0), "lr"),
-    ("loss_landscape_config", dict(seeds=(0,)), "seeds"),  # mode connectivity joins two solutions
-    ("loss_landscape_config", dict(top_k=31, lanczos_iters=30), "top_k"),
-    ("loss_landscape_config", dict(momentum=1.0), "momentum"),
-    ("loss_landscape_config", dict(cp_snapshots=(30, 300)), "cp_snapshots"),
-    ("sgd_as_sde_config", dict(quad_lrs=(0.1, -0.1)), "quad_lrs"),
-    ("sgd_as_sde_config", dict(well_lrs=(0.004,)), "well_lrs"),  # paired with three batch sizes
-    ("sgd_as_sde_config", dict(noise_examples=2000), "noise_examples"),  # tiny n_train is 1 000
-    ("sgd_as_sde_config", dict(grid_settings=((32, 1.0),)), "grid_settings"),
-    ("implicit_regularization_config", dict(n_train=3900), "n_val"),  # 3 900 + 200 > 4 000
-    ("implicit_regularization_config", dict(reg_noise=0.5), "reg_noise"),
-    ("implicit_regularization_config", dict(blur=3), "blur"),
-    ("implicit_regularization_config", dict(deficit_ends=(100, 200)), "deficit_ends"),
-    ("kernel_config", dict(n_test=2001), "n_test"),  # the shipped subset has 2 000 test images
-    ("kernel_config", dict(sizes=(100, 20_000)), "sizes"),
-    ("kernel_config", dict(gamma=0.0), "gamma"),
-    ("lottery_config", dict(prune_rate=1.0), "prune_rate"),
-    ("lottery_config", dict(conv_archs=("conv3",)), "conv_archs"),
-    ("lottery_config", dict(fashion_val=10_000), "fashion_val"),
-    ("lottery_config", dict(cnn_rewind=7), "cnn_rewind"),
-    ("double_descent_config", dict(rf_n_test=4000), "rf_n_test"),  # MNIST-1D has 1 000 test examples
-    ("double_descent_config", dict(deep_noise=0.0), "deep_noise"),
-    ("double_descent_config", dict(sw_ns=(20, 8000)), "sw_ns"),
-]
-
-
-@pytest.mark.parametrize(("name", "overrides", "field"), BAD_VALUES)
-def test_a_bad_value_is_a_config_error_naming_the_field(name, overrides, field):
-    with pytest.raises(ConfigError) as err:
-        CHAPTER_CONFIGS[name]("tiny", **overrides)
-    message = str(err.value)
-    assert f"{field}=" in message and "must" in message, message
-    assert field in err.value.fields
-
-
-@pytest.mark.parametrize("bad", [5000, -100, 0, 1000])
-def test_memorization_n_val_must_leave_both_halves_of_the_test_set(bad):
-    with pytest.raises(ConfigError) as err:
-        memorization.memorization_config("tiny", n_val=bad)
-    message = str(err.value)
-    assert f"n_val={bad} is out of range" in message
-    assert "from 1 to 999" in message and "1 000 MNIST-1D test examples" in message
-    assert err.value.fields == ("n_val",)
-    assert memorization.memorization_config("tiny", n_val=999).n_val == 999
-
-
-def test_direct_construction_and_replace_are_checked_too():
-    with pytest.raises(ConfigError, match="n_val=5000"):
-        memorization.MemorizationConfig(n_val=5000)
-    cfg = memorization.memorization_config("tiny")
-    with pytest.raises(ConfigError, match="lr=-1"):
-        dataclasses.replace(cfg, lr=-1)
-
-
-def test_every_bad_field_is_reported_at_once():
-    with pytest.raises(ConfigError) as err:
-        memorization.memorization_config("tiny", lr=0.0, n_val=5000, steps=2.5)
-    message = str(err.value)
-    assert all(f in message for f in ("lr=0.0", "n_val=5000", "steps=2.5 is not a whole number"))
-    assert set(err.value.fields) == {"lr", "n_val", "steps"}
-
-
-@pytest.mark.parametrize("name", sorted(CHAPTER_CONFIGS))
+@pytest.mark.parametrize("name", CHAPTERS)
 def test_an_unknown_override_lists_the_valid_fields(name):
-    fields = [f.name for f in dataclasses.fields(CHAPTER_CONFIGS[name]("tiny"))]
+    top = chapter(name).CONFIG
+    fields = [f.name for f in dataclasses.fields(top)]
     with pytest.raises(ConfigError) as err:
-        CHAPTER_CONFIGS[name]("tiny", no_such_setting=1)
+        scaled(top, "tiny", no_such_setting=1)
     message = str(err.value)
     assert "'no_such_setting'" in message and all(f in message for f in fields)
+    part_name, sub = next(iter(config.parts(top).items()))
+    with pytest.raises(ConfigError) as err:
+        scaled(top, "tiny", **{part_name: dict(no_such_setting=1)})
+    assert f"{top.__name__}.{part_name} has no field 'no_such_setting'" in str(err.value)
+    assert all(f.name in str(err.value) for f in dataclasses.fields(sub))
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_overriding_one_part_leaves_the_others_at_the_scale(name):
+    top = chapter(name).CONFIG
+    tiny = scaled(top, "tiny")
+    part_name, sub = next(iter(config.parts(top).items()))
+    whole = getattr(tiny, part_name)
+    cfg = scaled(top, "tiny", **{part_name: whole})  # a whole instance is taken as it is
+    assert cfg == tiny
+    for other in config.parts(top):
+        assert getattr(scaled(top, "tiny", **{part_name: {}}), other) == getattr(tiny, other)
 
 
 def test_a_misspelt_override_suggests_the_field():
     with pytest.raises(ConfigError, match=r"'n_vall' \(did you mean 'n_val'\?\)"):
-        memorization.memorization_config("tiny", n_vall=100)
+        scaled(ch1.MemorizationConfig, "tiny", split=dict(n_vall=100))
+    with pytest.raises(ConfigError, match=r"'splitt' \(did you mean 'split'\?\)"):
+        scaled(ch1.MemorizationConfig, "tiny", splitt=dict(n_val=100))
+
+
+def test_a_part_takes_a_dict_or_an_instance_of_its_class():
+    with pytest.raises(ConfigError, match="takes a SplitSizes or a dict of its fields"):
+        scaled(ch1.MemorizationConfig, "tiny", split=100)
+    with pytest.raises(ConfigError, match="split=.* is a Network"):
+        ch1.MemorizationConfig(split=ch1.Network())
+
+
+def test_direct_construction_and_replace_are_checked_too():
+    with pytest.raises(ConfigError, match="n_val=5000"):
+        ch1.SplitSizes(n_val=5000)
+    cfg = scaled(ch1.MemorizationConfig, "tiny")
+    with pytest.raises(ConfigError, match="lr=-1"):
+        dataclasses.replace(cfg.net, lr=-1)
+
+
+def test_every_bad_field_is_reported_at_once():
+    with pytest.raises(ConfigError) as err:
+        scaled(ch1.MemorizationConfig, "tiny", net=dict(lr=0.0, width=2.5, depth=-1))
+    message = str(err.value)
+    assert all(f in message for f in ("lr=0.0", "depth=-1", "width=2.5 is not a whole number"))
+    assert set(err.value.fields) == {"net.lr", "net.width", "net.depth"}
 
 
 def test_overrides_replace_single_fields():
-    tiny = memorization.memorization_config("tiny")
-    cfg = memorization.memorization_config("tiny", n_val=100, seeds=[3, 4])  # a list is taken for a tuple
-    assert cfg.n_val == 100 and list(cfg.seeds) == [3, 4] and cfg.width == tiny.width
-    assert with_overrides(tiny, {}) is tiny
+    tiny = scaled(ch1.MemorizationConfig, "tiny")
+    cfg = scaled(ch1.MemorizationConfig, "tiny", split=dict(n_val=100), net=dict(seeds=[3, 4]))  # a list: a tuple
+    assert cfg.split.n_val == 100 and list(cfg.net.seeds) == [3, 4] and cfg.net.width == tiny.net.width
+    assert cfg.split.n_train == tiny.split.n_train and cfg.corruption == tiny.corruption
+
+
+def test_the_scale_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("DLGEN_SCALE", "tiny")
+    assert scaled(ch1.MemorizationConfig) == scaled(ch1.MemorizationConfig, "tiny")
+    monkeypatch.setenv("DLGEN_SCALE", "huge")
+    with pytest.raises(ConfigError, match="DLGEN_SCALE"):
+        scaled(ch1.MemorizationConfig)
+
+
+def test_scaled_takes_a_config_class():
+    with pytest.raises(TypeError, match="config class"):
+        scaled(ch1.Network(), "tiny")
 
 
 def test_numpy_values_are_valid_and_shown_as_plain_numbers():
     import numpy as np
 
-    cfg = memorization.memorization_config("tiny", corruptions=tuple(np.linspace(0, 1, 3)), n_val=np.int64(10))
-    assert cfg.n_val == 10
+    cfg = scaled(ch1.MemorizationConfig, "tiny", corruption=dict(levels=tuple(np.linspace(0, 1, 3))),
+                 split=dict(n_val=np.int64(10)))
+    assert cfg.split.n_val == 10
     with pytest.raises(ConfigError) as err:
-        memorization.memorization_config("tiny", corruptions=(np.float64(0.5), np.float64(1.5)))
-    assert "corruptions=(0.5, 1.5)" in str(err.value) and "np.float64" not in str(err.value)
+        scaled(ch1.MemorizationConfig, "tiny", corruption=dict(levels=(np.float64(0.5), np.float64(1.5))))
+    assert "levels=(0.5, 1.5)" in str(err.value) and "np.float64" not in str(err.value)
 
 
 @pytest.mark.parametrize(("rule", "good", "bad"), [

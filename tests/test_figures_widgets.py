@@ -7,7 +7,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from dlgen_lib import memorization as mem  # noqa: E402
+from dlgen_lib.chapters import ch01_memorization as ch  # noqa: E402
+from dlgen_lib.config import scaled  # noqa: E402
 from dlgen_lib.data import mnist1d  # noqa: E402
 from dlgen_lib.plotting import COLORS, band, figure  # noqa: E402
 from dlgen_lib.widgets import grid_explorer, slider_explorer  # noqa: E402
@@ -15,8 +16,10 @@ from dlgen_lib.widgets import grid_explorer, slider_explorer  # noqa: E402
 
 @pytest.fixture(scope="module")
 def tiny_results():
-    cfg = mem.memorization_config("tiny")
-    return cfg, mem.corruption_sweep(cfg), mem.random_inputs(cfg), mem.regularized_memorization(cfg)
+    cfg = scaled(ch.MemorizationConfig, "tiny")
+    return (cfg, ch.corruption_sweep(cfg.net, cfg.split, cfg.corruption),
+            ch.random_inputs(cfg.net, cfg.split, cfg.inputs),
+            ch.regularized_memorization(cfg.net, cfg.split, cfg.regularized))
 
 
 def _assert_labelled(fig):
@@ -28,8 +31,8 @@ def _assert_labelled(fig):
 
 def test_chapter1_figures_are_labelled(tiny_results):
     cfg, sweep, inputs, regularized = tiny_results
-    figs = [mem.plot_inputs(mnist1d()), mem.plot_corruption_sweep(sweep), mem.plot_random_inputs(sweep, inputs),
-            mem.plot_regularizers(sweep, regularized), mem.plot_bounds(mem.bounds(sweep))]
+    figs = [ch.plot_inputs(mnist1d()), ch.plot_corruption_sweep(sweep), ch.plot_random_inputs(sweep, inputs),
+            ch.plot_regularizers(sweep, regularized), ch.plot_bounds(ch.bound_table(sweep))]
     for fig in figs:
         _assert_labelled(fig)
         plt.close(fig)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import dlgen_lib as dl
-from dlgen_lib import fits, kernel_trick
+from dlgen_lib import fits
 from dlgen_lib import kernels as kn
 
 
@@ -193,12 +193,3 @@ def test_fit_power_law_recovers_exponents():
     np.testing.assert_allclose(floored(n), 3.0 * n ** -0.5 + 0.02, rtol=0.03)
     with pytest.raises(ValueError):
         fits.fit_power_law([1, 2], [0.5, 0.4])
-
-
-def test_config_by_scale():
-    assert kernel_trick.kernel_config("tiny").n_train == 500
-    assert kernel_trick.kernel_config("small").n_train == 10_000 and kernel_trick.kernel_config("small").gamma == 0.02
-    assert kernel_trick.kernel_config().n_train == 500  # DLGEN_SCALE=tiny in the tests
-    assert kernel_trick.kernel_config("small", gamma=0.05).gamma == 0.05
-    cfg = kernel_trick.kernel_config("full")
-    assert cfg.full_data and max(cfg.sizes) <= cfg.n_train

@@ -1,27 +1,19 @@
-"""Chapter 2, non-convexity and the loss landscape:
-the figures, one function per figure, drawn from the experiments' results.
-"""
+"""Chapter 2's figures: the Hessian spectra, the critical points, the spread of minima over widths, the line from
+initialization to solution, the 1-D and 2-D slices, the paths between two minima and the deep plain MLP."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ...plotting import COLORS, figure, percent_axis, use_style
 from .experiments import CriticalPoints, DeepBlowup, ModeConnectivity, Slices, Spectrum, WidthSpread, spread
 
-__all__ = [
-    "plot_spectra",
-    "plot_critical_points",
-    "plot_width_spread",
-    "plot_line",
-    "plot_slices",
-    "plot_mode_connectivity",
-    "plot_deep",
-]
+__all__ = ["plot_critical_points", "plot_deep_blowup", "plot_line", "plot_mode_connectivity", "plot_slices",
+           "plot_spectra", "plot_width_spread"]
+
 
 def plot_spectra(spectra: dict[str, Spectrum]):
     """(a) the SLQ eigenvalue densities; (b) the top eigenvalues by Lanczos, the outliers marked."""
-    from ..plotting import COLORS, figure
-
     fig, (a, b) = figure(ncols=2, width=4.8, height=3.5)
     for (name, s), color in zip(spectra.items(), COLORS):
         dens = s.density
@@ -41,8 +33,6 @@ def plot_spectra(spectra: dict[str, Spectrum]):
 
 def plot_critical_points(cp: CriticalPoints):
     """(a) index against loss at the points found, approximate critical points filled; (b) ||∇L|| per iteration."""
-    from ..plotting import COLORS, figure
-
     fig, (a, b) = figure(ncols=2, width=4.6, height=3.5)
     crit = cp.critical()
     a.scatter(cp.loss[crit], cp.index[crit], color=COLORS[0], label="||∇L|| < 1 % of its value at init")
@@ -60,8 +50,6 @@ def plot_critical_points(cp: CriticalPoints):
 
 def plot_width_spread(ws: WidthSpread):
     """(a) final training loss of every seed against width; (b) the spread over seeds."""
-    from ..plotting import COLORS, figure
-
     fig, (a, b) = figure(ncols=2, width=4.4, height=3.4)
     for j in range(ws.train_loss.shape[1]):
         a.scatter(ws.widths, ws.train_loss[:, j], color=COLORS[0], s=10, alpha=0.6)
@@ -77,8 +65,6 @@ def plot_width_spread(ws: WidthSpread):
 
 def plot_line(sl: Slices):
     """Training and test loss along θ(α) = (1 - α) θ_0 + α θ*."""
-    from ..plotting import COLORS, figure
-
     fig, ax = figure(width=5.4, height=3.4)
     ax.plot(sl.line_alphas, sl.line_train, color=COLORS[0], label="training loss")
     ax.plot(sl.line_alphas, sl.line_test, color=COLORS[1], linestyle="--", label="test loss")
@@ -94,9 +80,7 @@ def plot_line(sl: Slices):
 def plot_slices(sl: Slices):
     """Top: the 1-D filter-normalized slices of both solutions; bottom: their 2-D slices as contour plots (log10 of
     the loss, the same levels for both)."""
-    import matplotlib.pyplot as plt
-
-    from ..plotting import COLORS, use_style
+    import matplotlib.pyplot as plt  # matplotlib is imported only when a figure is drawn
 
     use_style()
     fig, axes = plt.subplot_mosaic([["top", "top"], ["b", "c"]], figsize=(10.0, 8.0), constrained_layout=True,
@@ -121,8 +105,6 @@ def plot_slices(sl: Slices):
 
 def plot_mode_connectivity(mc: ModeConnectivity):
     """(a) test error and (b) training loss along the straight segment and along the Bezier curve."""
-    from ..plotting import COLORS, figure, percent_axis
-
     fig, (a, b) = figure(ncols=2, width=4.6, height=3.4)
     for path, color, style in (("line", COLORS[1], "--"), ("curve", COLORS[0], "-")):
         label = "straight segment" if path == "line" else "quadratic Bezier curve (trained)"
@@ -135,10 +117,8 @@ def plot_mode_connectivity(mc: ModeConnectivity):
     return fig
 
 
-def plot_deep(db: DeepBlowup):
+def plot_deep_blowup(db: DeepBlowup):
     """(a) per-layer gradient norms at initialization; (b) training loss against step (missing once it overflows)."""
-    from ..plotting import COLORS, figure
-
     fig, (a, b) = figure(ncols=2, width=4.6, height=3.5)
     layers = np.arange(1, db.grad_norms.shape[-1] + 1)
     for g, (gain, color) in enumerate(zip(db.gains, COLORS)):

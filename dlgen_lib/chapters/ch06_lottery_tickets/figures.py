@@ -1,6 +1,5 @@
-"""Chapter 6, the lottery ticket hypothesis:
-the figures, one function per figure, drawn from the experiments' results.
-"""
+"""Chapter 6's figures: accuracy and early-stopping step against the fraction of weights remaining (IMP and its
+controls), the error between two copies split at step k, and the masks."""
 
 from __future__ import annotations
 
@@ -8,16 +7,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..plotting import COLORS
-from ..pruning import PruningRun
+from ...plotting import COLORS, band, figure, percent_axis
+from ...pruning import PruningRun
 from .experiments import PAPER, Instability
 
-__all__ = [
-    "ARM_STYLE",
-    "plot_imp",
-    "plot_instability",
-    "plot_masks",
-]
+__all__ = ["ARM_STYLE", "plot_imp", "plot_instability", "plot_masks"]
 
 ARM_STYLE = {"ticket": (COLORS[0], "o", "winning ticket (rewound to init)"),
              "reinit": (COLORS[1], "s", "same mask, fresh random weights"),
@@ -27,8 +21,6 @@ ARM_STYLE = {"ticket": (COLORS[0], "o", "winning ticket (rewound to init)"),
 def plot_imp(runs: Sequence[PruningRun], paper_mnist1d: bool = True):
     """Test accuracy at early stopping (a row per run) and the early-stopping step, against the fraction of
     weights remaining (log axis, decreasing to the right), mean +- std over seeds."""
-    from ..plotting import band, figure, percent_axis
-
     fig, axes = figure(ncols=2, nrows=len(runs), width=4.6, height=3.3)
     axes = np.atleast_1d(axes).reshape(len(runs), 2)
     for run, (a, b) in zip(runs, axes):
@@ -55,9 +47,7 @@ def plot_imp(runs: Sequence[PruningRun], paper_mnist1d: bool = True):
 
 def _fraction_axis(ax, fraction: np.ndarray) -> None:
     """A log x axis of the fraction of weights remaining, decreasing to the right, ticks in percent."""
-    from matplotlib.ticker import NullFormatter
-
-    from ..plotting import percent_axis
+    from matplotlib.ticker import NullFormatter  # matplotlib is imported only when a figure is drawn
 
     ax.set_xscale("log")
     ticks = [t for t in (1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01) if fraction.min() * 0.9 <= t <= 1.0]
@@ -71,8 +61,6 @@ def _fraction_axis(ax, fraction: np.ndarray) -> None:
 def plot_instability(inst: Instability):
     """(a) test error along the line between the two copies for each split step k (seed mean);
     (b) instability against k with the 2 % line."""
-    from ..plotting import COLORS, band, figure, percent_axis
-
     fig, (a, b) = figure(ncols=2, width=4.6, height=3.3)
     for i, (k, color) in enumerate(zip(inst.ks, COLORS)):
         band(a, inst.alphas, inst.path_error[i], label=f"split at step {k}", color=color)
@@ -93,8 +81,6 @@ def plot_masks(run: PruningRun, round_: int):
     """(a) fraction remaining per layer over the rounds; (b) the first layer's surviving connections of the
     seed-0 ticket at ``round_`` (units sorted by the centre of their connections), (c) a random mask of the
     same density."""
-    from ..plotting import figure, percent_axis
-
     fig, (a, b, c) = figure(ncols=3, width=4.0, height=3.3)
     for j, name in enumerate(run.layer_names):
         a.plot(np.arange(len(run.fraction)), run.layer_fraction[:, j], marker=".", label=name)

@@ -1,35 +1,30 @@
-"""Chapter 3, SGD as a stochastic differential equation:
-the figures, one function per figure, drawn from the experiments' results.
-"""
+"""Chapter 3's figures, one function per figure, drawn from the experiments' results: the quadratic's cloud and
+its 2-D anisotropic twin, the escape from the sharp well, smoothing, the gradient noise's spectrum, the noise scale
+grid, the schedules, and the sharpness of small- and large-batch minima."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+from matplotlib.ticker import NullFormatter
 
-from .. import sde
+from ... import sde
+from ...plotting import COLORS, band, figure, percent_axis
 from .experiments import (
     _F64,
     AnisotropicCloud,
+    BatchSharpness,
     NoiseGeometry,
     NoiseScaleGrid,
     QuadraticCloud,
     Schedules,
-    Sharpness,
     Smoothing,
     WellEscape,
 )
 
-__all__ = [
-    "plot_cloud",
-    "plot_anisotropic",
-    "plot_escape",
-    "plot_smoothing",
-    "plot_noise",
-    "plot_noise_scale",
-    "plot_schedules",
-    "plot_sharpness",
-]
+__all__ = ["plot_anisotropic", "plot_cloud", "plot_escape", "plot_noise", "plot_noise_scale", "plot_schedules",
+           "plot_sharpness", "plot_smoothing"]
+
 
 def _gauss(x, var, mean=0.0):
     return np.exp(-((x - mean) ** 2) / (2 * var)) / np.sqrt(2 * np.pi * var)
@@ -38,8 +33,6 @@ def _gauss(x, var, mean=0.0):
 def plot_cloud(q: QuadraticCloud):
     """(a) histogram of the widest SGD cloud, its Euler–Maruyama twin and the OU (Gibbs) density;
     (b) stationary variance against η/B for every (η, B), with the closed forms."""
-    from ..plotting import COLORS, figure
-
     fig, (a, b) = figure(ncols=2, width=4.6, height=3.4)
     i = q.em_index
     x = np.linspace(q.final[i].min(), q.final[i].max(), 300)
@@ -63,8 +56,6 @@ def plot_cloud(q: QuadraticCloud):
 def plot_anisotropic(c: AnisotropicCloud):
     """The 2-D cloud with the 2-sd ellipses of the closed form (noise that follows the curvature) and of a Gibbs law
     exp(-L/T) with a scalar T chosen to have the same total variance."""
-    from ..plotting import COLORS, figure
-
     fig, ax = figure(width=7.0, height=4.0)
     pts = c.final[:2000]
     ax.scatter(pts[:, 0], pts[:, 1], s=3, alpha=0.3, color=COLORS[0], label="SGD replicas")
@@ -85,8 +76,6 @@ def plot_anisotropic(c: AnisotropicCloud):
 def plot_escape(w: WellEscape, loss: sde.GaussianWells):
     """(a) the loss, the Gibbs density, the SGD and EM histograms at the hottest setting; (b) escape rates against
     1/T with Kramers' law; (c) share in the wide basin against η/B with the Gibbs prediction."""
-    from ..plotting import COLORS, figure
-
     fig, (a, b, c) = figure(ncols=3, width=3.9, height=3.3)
     grid = torch.linspace(-2.5, 2.5, 1001, dtype=_F64)
     i = w.em_index
@@ -115,8 +104,6 @@ def plot_escape(w: WellEscape, loss: sde.GaussianWells):
 
 def plot_smoothing(s: Smoothing):
     """Mean of the SGD cloud (solid) and GD on the smoothed loss (dashed) for each B; GD on L (grey)."""
-    from ..plotting import COLORS, figure
-
     fig, ax = figure(width=5.2, height=3.4)
     for j, (b, w) in enumerate(zip(s.batch_sizes, s.widths)):
         ax.plot(s.steps, s.sgd_mean[j], color=COLORS[j], label=f"SGD mean, B = {b} (s = {w:.2f})")
@@ -130,8 +117,6 @@ def plot_smoothing(s: Smoothing):
 def plot_noise(geo: NoiseGeometry):
     """(a) eigenvalues of Σ, with the 90 % rank (the spectrum ends at the sample bound M - 1); (b) cumulative share
     of tr Σ against the number of directions as a fraction of P."""
-    from ..plotting import COLORS, figure
-
     fig, (a, b) = figure(ncols=2, width=4.4, height=3.2)
     k = np.arange(1, len(geo.eigenvalues) + 1)
     a.loglog(k, geo.eigenvalues, color=COLORS[0])
@@ -147,8 +132,6 @@ def plot_noise(geo: NoiseGeometry):
 
 def plot_noise_scale(r: NoiseScaleGrid):
     """Test accuracy against ε (a) and against g = εN/(B(1-m)) (b), one curve per (B, m)."""
-    from ..plotting import COLORS, band, figure, percent_axis
-
     fig, (a, b) = figure(ncols=2, width=4.4, height=3.3)
     for j, (bs, m) in enumerate(r.settings):
         lab = f"B = {bs}" + (f", m = {m:g}" if m else "")
@@ -164,8 +147,6 @@ def plot_noise_scale(r: NoiseScaleGrid):
 
 def plot_schedules(s: Schedules):
     """Test accuracy per epoch of the two schedules, mean +- std over seeds; dotted: the switches."""
-    from ..plotting import COLORS, band, figure, percent_axis
-
     fig, ax = figure(width=5.0, height=3.3)
     band(ax, s.epochs, s.decay_lr, label=f"decay ε ÷{s.factor} ({s.decay_updates} updates)", color=COLORS[0])
     band(ax, s.epochs, s.grow_batch, label=f"grow B ×{s.factor} ({s.grow_updates} updates)", color=COLORS[1])
@@ -177,13 +158,9 @@ def plot_schedules(s: Schedules):
     return fig
 
 
-def plot_sharpness(s: Sharpness):
+def plot_sharpness(s: BatchSharpness):
     """(a) test accuracy against λ_max for small- and large-batch runs, with the stability limit 2/ε;
     (b) λ_max of one network rescaled by α (Dinh et al.): the function does not change."""
-    from matplotlib.ticker import NullFormatter
-
-    from ..plotting import COLORS, figure, percent_axis
-
     fig, (a, b) = figure(ncols=2, width=4.4, height=3.3)
     for j, (name, b_) in enumerate(zip(("small batch", "large batch"), s.batch_sizes)):
         a.scatter(s.lam_max[j], s.test_acc[j], color=COLORS[j], label=f"{name} (B = {b_})")
