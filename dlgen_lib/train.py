@@ -118,6 +118,29 @@ class BatchStream:
         return idx
 
 
+class _StackedStreams:
+    """The :class:`BatchStream` of each seed, stepped together: ``next()`` is (S, B), row s the batch that
+    ``BatchStream(n, batch_size, seeds[s]).next()`` would give (the same permutations, drawn at the same steps
+    from the same generators), sliced out of one stacked (S, n) permutation per epoch instead of S Python calls
+    per step."""
+
+    def __init__(self, n: int, batch_size: int | None, seeds: Sequence[int]):
+        self.streams = [BatchStream(n, batch_size, s) for s in seeds]
+        self.n, self.batch_size = n, self.streams[0].batch_size
+        self._perms = torch.empty(len(seeds), 0, dtype=torch.long)
+        self._pos = 0
+
+    def next(self) -> torch.Tensor:
+        if self.batch_size == self.n:
+            return torch.arange(self.n).expand(len(self.streams), self.n)
+        if self._pos + self.batch_size > self._perms.shape[1]:
+            self._perms = torch.stack([torch.randperm(self.n, generator=s.generator) for s in self.streams])
+            self._pos = 0
+        idx = self._perms[:, self._pos: self._pos + self.batch_size]
+        self._pos += self.batch_size
+        return idx
+
+
 Callback = Callable[[int, object, History], None]
 
 
@@ -153,6 +176,26 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 81
     return loss / len(y), correct / len(y)
 
 
+def torch_optimizer(cfg: TrainConfig, params: Sequence[torch.Tensor], lr: float) -> torch.optim.Optimizer:
+    """``torch.optim.SGD`` (momentum, L2 weight decay) or ``torch.optim.Adam`` for ``cfg``, with the fused
+    implementation (one kernel per step for all tensors) where the device has it, else the multi-tensor
+    ``foreach`` one. Fused and foreach do the same arithmetic; fused is 2.4x (SGD) and 3x (Adam) faster on the
+    stacked (K = 16, ...) parameters of an ensemble of MNIST-1D MLPs (2 threads, measured 115 against 277 us and
+    195 against 598 us per step), which matters because an ensemble step is a few milliseconds. :func:`train` and
+    :func:`train_ensemble` both use this, so an ensemble's model k follows model k trained alone."""
+    params = list(params)
+    kind = "sgd" if cfg.optimizer == "sgd" else "adam"
+    for impl in ({"fused": True}, {"foreach": True}):
+        try:
+            if kind == "sgd":
+                return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, **impl)
+            return torch.optim.Adam(params, lr=lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay,
+                                    **impl)
+        except (RuntimeError, ValueError):  # fused is not implemented for this device or dtype
+            continue
+    raise RuntimeError(f"no torch.optim implementation for {kind} on these parameters")
+
+
 def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
           x_test: torch.Tensor | None = None, y_test: torch.Tensor | None = None, seed: int = 0,
           callbacks: Sequence[Callback] = (), show_progress: bool = True) -> History:
@@ -162,10 +205,7 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
     Callbacks are called as ``cb(step, model, history_so_far)`` at every evaluation.
     """
     params = [p for p in model.parameters() if p.requires_grad]
-    if cfg.optimizer == "sgd":
-        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    else:
-        opt = torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay)
+    opt = torch_optimizer(cfg, params, cfg.lr)
     stream = BatchStream(len(y), cfg.batch_size, seed)
     rec, extra = _new_history(), {}
     points = _eval_points(cfg)
@@ -320,27 +360,47 @@ def _is_plain_sequential(model: nn.Module) -> bool:
 
 
 class _StackedOptimizer:
-    """SGD (momentum, L2 weight decay) and Adam on stacked parameters, with a learning rate per model (and
-    optionally an L2 coefficient per model, ``wds`` (K,), in place of ``cfg.weight_decay``); element for element
-    the same arithmetic as torch.optim.SGD / torch.optim.Adam, written with the multi-tensor ``torch._foreach_*``
-    ops (one call per operation for all parameters, not one per parameter)."""
+    """SGD (momentum, L2 weight decay) or Adam on the stacked (K, ...) parameters of an ensemble.
 
-    def __init__(self, cfg: TrainConfig, lrs: torch.Tensor, wds: torch.Tensor | None = None):
+    With one learning rate and one L2 coefficient for all K models (the common case) this is ``torch.optim.SGD`` /
+    ``torch.optim.Adam`` itself (:func:`torch_optimizer`, fused) on the stacked tensors: the same arithmetic as
+    :func:`train`'s optimizer for each model. torch.optim takes one learning rate per parameter *group*, and a
+    group per model would need K separate tensors per layer (the loop the ensemble exists to avoid), so a learning
+    rate (``lrs`` (K,)) or an L2 coefficient (``wds`` (K,)) per model is applied by the hand-written path below:
+    the same formulas, with the per-model factors broadcast as (K, 1, ..., 1) views. Measured side by side with
+    ``benchmarks/ensemble_speed.py --compare-optimizers`` (K = 16 MLPs 40-100-100-10, SGD with momentum, 500 steps,
+    2 threads): 1.47 s with torch.optim (fused) against 1.55 s hand-written; the step is dominated by the forward
+    and backward passes, so the hand-written path costs about 5 % where it is needed."""
+
+    def __init__(self, cfg: TrainConfig, lrs: torch.Tensor, wds: torch.Tensor | None = None,
+                 params: dict[str, torch.Tensor] | None = None, hand_written: bool = False):
         self.cfg, self.lrs, self.t = cfg, lrs, 0
         self.uniform_lr = float(lrs[0]) if bool((lrs == lrs[0]).all()) else None  # one lr: scalar fast path
         self.wds = wds
         self.state: dict[str, list[torch.Tensor]] = {}
         self._lr_views: list[torch.Tensor] | None = None
         self._wd_views: list[torch.Tensor] | None = None
+        self.torch_optimizer: torch.optim.Optimizer | None = None
+        if self.uniform_lr is not None and wds is None and params is not None and not hand_written:
+            self.torch_optimizer = torch_optimizer(cfg, params.values(), self.uniform_lr)
 
     def step(self, params: dict[str, torch.Tensor], grads: dict[str, torch.Tensor]) -> None:
         cfg = self.cfg
+        factor = cfg.lr_factor(self.t)
+        self.t += 1
+        if self.torch_optimizer is not None:
+            for name, p in params.items():
+                p.grad = grads[name].contiguous()  # the fused kernels need dense grads (bmm gives transposed views)
+            for group in self.torch_optimizer.param_groups:
+                group["lr"] = self.uniform_lr * factor
+            self.torch_optimizer.step()
+            for p in params.values():
+                p.grad = None
+            return
         ps = list(params.values())
         gs = [grads[name] for name in params]
         if self._lr_views is None:  # (K, 1, ..., 1) per parameter
             self._lr_views = [self.lrs.reshape(-1, *([1] * (p.dim() - 1))) for p in ps]
-        factor = cfg.lr_factor(self.t)
-        self.t += 1
         if self.wds is not None:  # g + wd_k w, one coefficient per model
             if self._wd_views is None:
                 self._wd_views = [self.wds.reshape(-1, *([1] * (p.dim() - 1))) for p in ps]
@@ -362,16 +422,12 @@ class _StackedOptimizer:
                 self.state["m"] = [torch.zeros_like(p) for p in ps]
                 self.state["v"] = [torch.zeros_like(p) for p in ps]
             m, v = self.state["m"], self.state["v"]
-            torch._foreach_mul_(m, b1)
-            torch._foreach_add_(m, gs, alpha=1 - b1)
+            torch._foreach_lerp_(m, gs, 1 - b1)  # m + (1 - b1)(g - m), as torch.optim.Adam writes it
             torch._foreach_mul_(v, b2)
             torch._foreach_addcmul_(v, gs, gs, value=1 - b2)
             denom = torch._foreach_sqrt(v)
             torch._foreach_div_(denom, (1 - b2 ** self.t) ** 0.5)
             torch._foreach_add_(denom, cfg.eps)
-            if self.uniform_lr is not None:  # p -= (lr / bc1) m / denom, as torch.optim.Adam writes it
-                torch._foreach_addcdiv_(ps, m, denom, -self.uniform_lr * factor / (1 - b1 ** self.t))
-                return
             update = torch._foreach_div(m, denom)
             torch._foreach_mul_(update, [lr * (factor / (1 - b1 ** self.t)) for lr in self._lr_views])
         torch._foreach_sub_(ps, update)
@@ -384,7 +440,7 @@ def train_ensemble(factory: Callable[[], nn.Module], seeds: Sequence[int], x: to
                    masks: dict[str, torch.Tensor] | None = None, per_model_inputs: bool = False,
                    ensemble: Ensemble | None = None, callbacks: Sequence[Callback] = (),
                    show_progress: bool = True, desc: str = "training ensemble",
-                   eval_train: bool = True) -> tuple[Ensemble, History]:
+                   eval_train: bool = True, hand_written_optimizer: bool = False) -> tuple[Ensemble, History]:
     """Train K = len(seeds) models of the architecture ``factory()`` at once.
 
     Args:
@@ -401,6 +457,8 @@ def train_ensemble(factory: Callable[[], nn.Module], seeds: Sequence[int], x: to
         callbacks: ``cb(step, ensemble, history_so_far)`` at every evaluation.
         eval_train: measure the training loss and accuracy at every evaluation (False: record NaN, which saves
             a pass over the whole training set per evaluation when only test metrics are needed).
+        hand_written_optimizer: use the hand-written stacked update even with one learning rate and one L2
+            coefficient (for benchmarks; by default ``torch.optim`` runs then).
 
     Returns:
         The trained :class:`Ensemble` and the :class:`History` with (K, E) metrics.
@@ -431,9 +489,10 @@ def train_ensemble(factory: Callable[[], nn.Module], seeds: Sequence[int], x: to
             raise ValueError(f"weight_decays must give one L2 coefficient per model ({K}), got shape "
                              f"{tuple(wd_t.shape)}")
     order_seeds = [int(s) for s in (data_seeds if data_seeds is not None else seeds)]
-    streams = {s: BatchStream(n, cfg.batch_size, s) for s in order_seeds}  # models sharing a seed share batches
-    which = torch.tensor([list(streams).index(s) for s in order_seeds])  # (K,) model -> its stream
-    opt = _StackedOptimizer(cfg, lr_t, wd_t)
+    unique = list(dict.fromkeys(order_seeds))  # models sharing a seed share batches
+    streams = _StackedStreams(n, cfg.batch_size, unique)
+    which = torch.tensor([unique.index(s) for s in order_seeds])  # (K,) model -> its stream
+    opt = _StackedOptimizer(cfg, lr_t, wd_t, ens.params, hand_written=hand_written_optimizer)
     rows = torch.arange(K, device=device)[:, None]
 
     rec, extra = _new_history(), {}
@@ -455,10 +514,11 @@ def train_ensemble(factory: Callable[[], nn.Module], seeds: Sequence[int], x: to
                     cb(step, ens, _finish(rec, extra, True))
             if step == cfg.steps:
                 break
-            idx = torch.stack([s.next() for s in streams.values()])[which].to(device)  # (K, B)
+            idx = streams.next()[which].to(device)  # (K, B)
             xb = x[rows, idx] if per_model_inputs else x[idx]  # (K, B, ...)
             yb = y_all[rows, idx]  # (K, B)
-            ens.base.train()
+            if not ens.base.training:  # evaluation switches to eval mode; Module.train() walks every submodule
+                ens.base.train()
             for p in ens.params.values():
                 p.requires_grad_(True)
             logits = ens.forward(xb, per_model_inputs=True)  # (K, B, C)

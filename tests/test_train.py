@@ -428,3 +428,21 @@ def test_embedded_widths_equal_narrow_networks(data):
 def test_embed_rejects_a_model_larger_than_the_template():
     with pytest.raises(ValueError, match="does not fit"):
         Ensemble.embed([MLP(40, [32], 10)], MLP(40, [16], 10))
+
+
+@pytest.mark.parametrize("cfg", [SGD, ADAM, dataclasses.replace(ADAM, schedule="cosine")],
+                         ids=["sgd-momentum-wd", "adam-wd", "adam-cosine"])
+def test_torch_optim_and_the_hand_written_update_agree(data, cfg):
+    """One learning rate for all models: torch.optim runs on the stacked tensors; the hand-written update (kept for
+    per-model learning rates and L2 coefficients) must do the same arithmetic, up to rounding."""
+    from dlgen_lib.train import _StackedOptimizer
+
+    assert _StackedOptimizer(cfg, torch.full((3,), cfg.lr), params={"w": torch.zeros(3, 2)}).torch_optimizer
+    assert _StackedOptimizer(cfg, torch.tensor([0.1, 0.2, 0.3]), params={"w": torch.zeros(3, 2)}).torch_optimizer \
+        is None, "per-model learning rates take the hand-written path"
+    ens, _ = train_ensemble(mlp, SEEDS, data.x_train, data.y_train, cfg, show_progress=False)
+    hand, _ = train_ensemble(mlp, SEEDS, data.x_train, data.y_train, cfg, show_progress=False,
+                             hand_written_optimizer=True)
+    assert_trained(ens, mlp)
+    for name, p in ens.params.items():
+        torch.testing.assert_close(hand.params[name], p, atol=1e-5, rtol=0)

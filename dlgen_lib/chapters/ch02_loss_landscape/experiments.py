@@ -432,11 +432,17 @@ class TanhNet:
         return torch.autograd.grad(self.loss(theta).sum(), theta)[0]
 
     def grad_hessian(self, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(K, P) gradients and (K, P, P) exact Hessians (P double-backward passes for all K at once)."""
-        theta = theta.detach().requires_grad_(True)
-        g = torch.autograd.grad(self.loss(theta).sum(), theta, create_graph=True)[0]
-        H = torch.stack([torch.autograd.grad(g[:, i].sum(), theta, retain_graph=True)[0] for i in range(self.P)], 1)
-        return g.detach(), (H + H.transpose(1, 2)) / 2
+        """(K, P) gradients and (K, P, P) exact Hessians, symmetrized: ``torch.func.hessian`` (forward over
+        reverse) of one start's loss, vmapped over the K starts. (A loop of P double-backward passes gives the same
+        matrices to 1e-16 and took 4.5 times as long: 33 s against 7.3 s for K = 35, P = 94, measured side by side.)"""
+        theta = theta.detach()
+
+        def one(th: torch.Tensor) -> torch.Tensor:
+            return self.loss(th[None])[0]
+
+        g = torch.func.vmap(torch.func.grad(one))(theta)
+        H = torch.func.vmap(torch.func.hessian(one))(theta)
+        return g, (H + H.transpose(1, 2)) / 2
 
 
 def find_critical_points(net: TanhNet, theta: torch.Tensor, iters: int, mu: float = 1e-2
