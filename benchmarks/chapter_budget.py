@@ -9,6 +9,7 @@ of the kernel process (getrusage of the finished children). Budgets (DESIGN.md):
 """
 
 import argparse
+import datetime
 import os
 import resource
 import tempfile
@@ -23,6 +24,7 @@ def main() -> None:
     parser.add_argument("notebook")
     parser.add_argument("--scale", default=os.environ.get("DLGEN_SCALE", "small"))
     parser.add_argument("--warm", action="store_true", help="use the normal cache instead of an empty one")
+    parser.add_argument("--cells", type=int, default=5, help="print the N slowest cells (0: none)")
     args = parser.parse_args()
     os.environ["DLGEN_SCALE"] = args.scale
     os.environ["DLGEN_PROGRESS"] = "off"
@@ -30,7 +32,7 @@ def main() -> None:
         if not args.warm:
             os.environ["DLGEN_CACHE"] = tmp
         nb = nbformat.read(args.notebook, as_version=4)
-        client = NotebookClient(nb, timeout=1200, kernel_name="python3",
+        client = NotebookClient(nb, timeout=1200, kernel_name="python3", record_timing=True,
                                 resources={"metadata": {"path": os.path.dirname(os.path.abspath(args.notebook))}})
         start = time.perf_counter()
         client.execute()
@@ -40,6 +42,23 @@ def main() -> None:
           f"{len(os.sched_getaffinity(0))} of {os.cpu_count()} CPUs usable (the kernel inherits this affinity)")
     print(f"wall time        : {wall:7.1f} s   (budget 120 s at small scale)")
     print(f"peak kernel RSS  : {peak_mb:7.0f} MB  (budget 1536 MB)")
+    if args.cells:
+        print(f"slowest cells (of {sum(c.cell_type == 'code' for c in nb.cells)} code cells):")
+        for seconds, index, first in sorted(cell_times(nb), reverse=True)[: args.cells]:
+            print(f"  cell {index:3d} {seconds:7.1f} s   {first}")
+
+
+def cell_times(nb) -> list[tuple[float, int, str]]:
+    """(seconds, index, first line) of every executed code cell, from the timestamps nbclient records."""
+    out = []
+    for index, cell in enumerate(nb.cells):
+        timing = cell.get("metadata", {}).get("execution", {})
+        start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
+        if cell.cell_type == "code" and start and end:
+            seconds = (datetime.datetime.fromisoformat(end.replace("Z", "+00:00"))
+                       - datetime.datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
+            out.append((seconds, index, cell.source.splitlines()[0][:70] if cell.source else ""))
+    return out
 
 
 if __name__ == "__main__":
