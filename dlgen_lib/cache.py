@@ -134,28 +134,11 @@ def code_fingerprint(module: str, root: Path | None = None) -> str:
     return _digest_for(root, module, stamp)
 
 
-def library_fingerprint() -> str:
-    """The fingerprint of the whole library (every module): what ``dlgen_lib.__version__`` alone does not say."""
-    root = _root()
-    stamp = tuple((p.as_posix(), st.st_mtime_ns, st.st_size) for p in sorted(root.rglob("*.py"))
-                  for st in (p.stat(),))
-    return _digest_for(root, None, stamp)
-
-
 @functools.lru_cache(maxsize=256)
-def _digest_for(root: Path, module: str | None, stamp: tuple) -> str:
-    if module is None:
-        return _source_digest(root)
+def _digest_for(root: Path, module: str, stamp: tuple) -> str:
     digest = hashlib.sha256()
     for name in reachable_modules(module, root):
         path = _module_file(root, name)
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
-def _source_digest(root: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
 
