@@ -22,4 +22,5 @@ CHAPTERS = (
     "ch05_kernel_trick",
     "ch06_lottery_tickets",
     "ch07_double_descent",
+    "ch08_depth_and_chaos",
 )
