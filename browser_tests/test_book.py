@@ -80,6 +80,20 @@ def test_code_fits_the_page(reports):
     assert not bad, f"code blocks wider than the page (they scroll sideways): {bad}"
 
 
+def test_figures_are_readable_at_the_page_width(reports):
+    """A figure wider than the page is shrunk to fit; dl.plotting.figure enlarges its text by text_scale, so the
+    text shows at >= 80 % of its set size. Checked on the figures as the browser shows them (at 100 dpi)."""
+    from dlgen_lib.plotting import text_scale
+
+    small = {}
+    for page, r in reports.items():
+        for natural, shown in r.figure_widths:
+            if natural and shown / natural * text_scale(natural / 100) < 0.75:
+                small.setdefault(page, []).append(f"{natural} px shown at {shown} px")
+    assert not small, f"figures whose text shows below 75 % of its size: {small}"
+    assert sum(len(r.figure_widths) for r in reports.values()) >= 40
+
+
 def test_pages_stay_light(reports):
     heavy = {page: round(r.bytes_total / 2**20, 1) for page, r in reports.items() if r.bytes_total > 8 * 2**20}
     assert not heavy, f"pages loading more than 8 MiB: {heavy}"

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -40,11 +41,56 @@ def use_style() -> None:
     mpl.rcParams["axes.prop_cycle"] = cycler(color=list(COLORS))
 
 
+# The book shows a figure at most this wide (inches at the figure's 100 dpi): the article's 684 px at a laptop's
+# 1280 px. A wider figure is shrunk to fit, and its text with it.
+PAGE_WIDTH = 6.84
+READABLE = 0.8  # the text of a wider figure is enlarged so that it shows at >= 80 % of its set size
+
+
+def text_scale(fig_width: float) -> float:
+    """By how much :func:`figure` enlarges the text of a figure ``fig_width`` inches wide.
+
+    >>> text_scale(6.0), round(text_scale(12.6), 2)
+    (1.0, 1.47)
+    """
+    return max(1.0, READABLE * fig_width / PAGE_WIDTH)
+
+
+@functools.cache
+def _page_figure_class():
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+
+    class PageFigure(Figure):
+        """A figure that, the first time it is drawn, enlarges its text by :func:`text_scale` of its width, so
+        that titles, labels, ticks and legends stay readable when the page shrinks the figure to its width."""
+
+        def draw(self, renderer):
+            factor = text_scale(self.get_figwidth())
+            if factor > 1 and not getattr(self, "_text_scaled", False):
+                self._text_scaled = True
+                texts, ticks = set(self.findobj(Text)), set()
+                for ax in self.axes:
+                    for axis in (ax.xaxis, ax.yaxis):
+                        for which in ("major", "minor"):
+                            labels = axis.get_ticklabels(which=which)
+                            ticks.update(labels)
+                            if labels:  # also sets the size of the tick labels made while drawing
+                                axis.set_tick_params(which=which, labelsize=labels[0].get_fontsize() * factor)
+                for text in texts - ticks:
+                    text.set_fontsize(text.get_fontsize() * factor)
+            super().draw(renderer)
+
+    return PageFigure
+
+
 def figure(ncols: int = 1, nrows: int = 1, width: float = 4.2, height: float = 3.2, **kwargs):
-    """A figure of ``nrows x ncols`` panels, each about width x height inches, with the course style."""
+    """A figure of ``nrows x ncols`` panels, each about width x height inches, with the course style. A figure
+    wider than the page shows it has its text enlarged (:func:`text_scale`) when it is drawn."""
     import matplotlib.pyplot as plt
 
     use_style()
+    kwargs.setdefault("FigureClass", _page_figure_class())
     fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False,
                              constrained_layout=True, **kwargs)
     return fig, (axes[0, 0] if axes.size == 1 else axes.ravel())

@@ -51,6 +51,7 @@ class PageReport:
     math_raw: int = 0
     images: int = 0
     images_broken: list[str] = field(default_factory=list)
+    figure_widths: list = field(default_factory=list)  # [natural, shown] px of each cell-output figure
     error_outputs: int = 0
     explorers: int = 0
     explorers_responding: int = 0
@@ -117,7 +118,9 @@ _MEASURE = """() => {
   const outs = blocks.filter(p => p.closest('.cell_output'));
   const wide = (ps) => ps.filter(p => p.scrollWidth > p.clientWidth + 1).length;
   const widest = Math.max(0, ...code.map(p => Math.max(0, ...p.textContent.split('\\n').map(l => l.length))));
-  return {math_rendered: document.querySelectorAll('mjx-container').length,
+  const figures = [...document.querySelectorAll('.cell_output img')].filter(i => !i.closest('.dlgen-explorer'))
+      .map(i => [i.naturalWidth, i.clientWidth]);
+  return {math_rendered: document.querySelectorAll('mjx-container').length, figure_widths: figures,
           math_errors: document.querySelectorAll('mjx-merror').length,
           math_raw: raw + rawText, images: imgs.length, images_broken: broken, error_outputs: errors,
           code_blocks: code.length, code_overflowing: wide(code), widest_code_line: widest,
