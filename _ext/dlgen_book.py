@@ -36,11 +36,6 @@ MATHJAX_ENTRY = "tex-chtml.js"
 COUNTS = ("asserted", "confirmed", "shown", "chapters")
 
 
-# ----- 1. environment ----------------------------------------------------------------------------------------
-def _ledger_dir(app) -> Path:
-    return Path(os.environ["DLGEN_LEDGER"]).expanduser()
-
-
 # ----- 2. MathJax from the book itself -----------------------------------------------------------------------
 def mathjax_source() -> Path:
     """The folder of MathJax 3's files inside the installed PyPI package."""

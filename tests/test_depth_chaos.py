@@ -80,7 +80,9 @@ def test_trainability_runs_every_cell(cfg):
     shape = (len(cfg.training.depths), len(cfg.training.sigma_w2), len(cfg.training.seeds))
     assert r.train_acc.shape == r.test_acc.shape == shape
     assert ((r.train_acc >= 0) & (r.train_acc <= 1)).all()
-    assert np.isinf(r.xi).sum() == 0 and r.xi[1] > r.xi[0]
+    # two hidden layers learn something within 40 steps (best cell 0.29-0.34 over seeds 0-2; chance is 0.10)
+    assert r.train_acc.max() > 0.2
+    assert np.isfinite(r.xi).all() and r.xi[1] > r.xi[0] and r.xi[1] > r.xi[2]  # ξ_c peaks at the critical σ_w²
 
 
 def test_figures_have_labelled_axes(cfg):
@@ -100,6 +102,6 @@ def test_figures_have_labelled_axes(cfg):
 
 
 def test_crossing():
-    assert ch.crossing(np.array([1.0, 2.0]), np.array([0.5, 1.0])) != ch.crossing(np.array([1.0, 2.0]),
-                                                                                  np.array([-1.0, 1.0]))
+    assert np.isnan(ch.crossing(np.array([1.0, 2.0]), np.array([0.5, 1.0])))  # never below zero: no crossing
+    assert np.isnan(ch.crossing(np.array([1.0, 2.0]), np.array([-1.0, -0.5])))  # never reaches zero
     assert ch.crossing(np.array([1.0, 2.0]), np.array([-1.0, 1.0])) == 1.5
