@@ -30,6 +30,10 @@ BAD_VALUES = [
     (dict(training=dict(sigma_w2=(0.5, 1.0, 8.0))), "sigma_w2"),  # the critical value is missing
     (dict(training=dict(trained_above=0.05)), "trained_above"),  # below chance
     (dict(training=dict(optimizer="lbfgs")), "optimizer"),
+    (dict(robustness=dict(epsilon=0.3)), "epsilon"),  # not among the attacked radii
+    (dict(robustness=dict(pgd_steps=1)), "pgd_steps"),
+    (dict(robustness=dict(depths=(1,), widths=(8, 16))), "depths"),  # two architectures: too few to fit
+    (dict(robustness=dict(checkpoint_every=500)), "checkpoint_every"),  # more than the 100 steps of tiny
 ]
 
 
@@ -89,7 +93,7 @@ def test_figures_have_labelled_axes(cfg):
     phase = ch.phase_diagram(cfg.phase)
     figs = [ch.plot_phase(phase), ch.plot_circle(ch.circle_length(cfg.circle)),
             ch.plot_gradients(ch.gradient_norms(cfg.gradients)),
-            ch.plot_trainability(ch.trainability(cfg.training))]
+            ch.plot_trainability(ch.trainability(cfg.training)), ch.plot_robustness(ch.robustness(cfg.robustness))]
     for fig in figs:
         for ax in fig.axes:
             if ax.get_label() != "<colorbar>":
@@ -99,6 +103,44 @@ def test_figures_have_labelled_axes(cfg):
     ch.draw_correlations(phase)(1.76, ax)
     assert ax.get_title().startswith("σ_w² = 1.76")
     plt.close(fig)
+
+
+def test_robustness_attacks_every_checkpoint(cfg):
+    rb = cfg.robustness
+    r = ch.robustness(rb)
+    arch, seeds, checkpoints = len(rb.depths) * len(rb.widths), len(rb.seeds), rb.steps // rb.checkpoint_every
+    assert r.clean.shape == (arch, seeds, checkpoints)
+    assert r.pgd.shape == r.fgsm.shape == (arch, seeds, checkpoints, len(rb.epsilons))
+    assert list(r.step) == [50, 100]
+    # widths fastest: (1, 8), (1, 32), (2, 8), (2, 32); an MLP 40 -> w (x depth) -> 10 has this many parameters
+    expect = [41 * w + (d - 1) * (w * w + w) + 10 * w + 10 for d in rb.depths for w in rb.widths]
+    assert list(r.params) == expect == [418, 1642, 490, 2698]
+    # an attack never helps on average, and a larger radius hurts more
+    assert (r.pgd.mean((0, 1, 2)) <= r.clean.mean() + 0.01).all()
+    assert (np.diff(r.pgd.mean((0, 1, 2))) <= 0.01).all()
+    fit = ch.robustness_fit(r, "fgsm", rb.epsilons[0])
+    assert fit.points == arch * checkpoints and 0 <= fit.r2_clean <= 1 and 0 <= fit.r2_size <= 1
+    with pytest.raises(ValueError, match="valid: 0.05"):
+        ch.robustness_fit(r, epsilon=0.07)
+    with pytest.raises(ValueError, match="'pgd' and 'fgsm'"):
+        ch.robustness_fit(r, "cw")
+
+
+def test_robustness_fit_separates_accuracy_from_size():
+    """Robust accuracy built as 0.6 clean (+ noise), with clean accuracy independent of size: the fit gives clean
+    R² near 1 and size R² near 0, the clean effect 0.6 x its range, and no size effect; and the reverse."""
+    from dlgen_lib.chapters.ch08_depth_and_chaos.experiments import _fit
+
+    rng = np.random.default_rng(0)
+    clean = rng.uniform(0.3, 0.7, 200)
+    size = rng.uniform(6, 12, 200)
+    fit = _fit(0.6 * clean + rng.normal(0, 0.002, 200), clean, size)
+    assert fit.r2_clean > 0.99 and fit.r2_size < 0.05
+    assert fit.clean_effect == pytest.approx(0.6 * np.ptp(clean), rel=0.02)
+    assert abs(fit.size_effect) < 0.005
+    fit = _fit(0.05 * size, clean, size)  # size alone
+    assert fit.r2_size == pytest.approx(1.0) and fit.r2_clean < 0.05
+    assert fit.size_effect == pytest.approx(0.05 * np.ptp(size))
 
 
 def test_crossing():

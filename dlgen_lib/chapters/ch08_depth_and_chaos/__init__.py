@@ -4,9 +4,11 @@ except near a critical line; the depth scale that diverges there bounds the dept
 
 The notebook imports it as ``from dlgen_lib.chapters import ch08_depth_and_chaos as ch``:
 
-* :mod:`.experiments` -- :class:`DepthChaosConfig` (parts ``phase``, ``circle``, ``gradients``, ``training``;
-  ``dl.scaled(ch.DepthChaosConfig)``) and the cached experiments :func:`phase_diagram`, :func:`circle_length`,
-  :func:`gradient_norms`, :func:`trainability`, with :data:`PAPERS` (the theory: :mod:`dlgen_lib.meanfield`);
+* :mod:`.experiments` -- :class:`DepthChaosConfig` (parts ``phase``, ``circle``, ``gradients``, ``training``,
+  ``robustness``; ``dl.scaled(ch.DepthChaosConfig)``) and the cached experiments :func:`phase_diagram`,
+  :func:`circle_length`, :func:`gradient_norms`, :func:`trainability`, :func:`robustness` (with
+  :func:`robustness_fit`), and :data:`PAPERS` (the theory: :mod:`dlgen_lib.meanfield`; the attacks:
+  :mod:`dlgen_lib.adversarial`);
 * :mod:`.figures` -- ``plot_*`` and the explorer's drawing.
 """
 
@@ -19,6 +21,9 @@ from .experiments import (
     Gradients,
     Phase,
     PhaseResult,
+    Robustness,
+    RobustnessFit,
+    RobustnessResult,
     TanhMLP,
     TrainabilityResult,
     Training,
@@ -27,15 +32,25 @@ from .experiments import (
     gradient_norms,
     init_scaled,
     phase_diagram,
+    robustness,
+    robustness_fit,
     trainability,
 )
-from .figures import draw_correlations, plot_circle, plot_gradients, plot_phase, plot_trainability
+from .figures import (
+    draw_correlations,
+    plot_circle,
+    plot_gradients,
+    plot_phase,
+    plot_robustness,
+    plot_trainability,
+)
 
 CONFIG = DepthChaosConfig  # the chapter's config class
 
 __all__ = [
     "CONFIG", "PAPERS", "Circle", "CircleResult", "DepthChaosConfig", "GradientResult", "Gradients", "Phase",
-    "PhaseResult", "TanhMLP", "Training", "TrainabilityResult", "circle_length", "crossing", "gradient_norms",
-    "init_scaled", "phase_diagram", "trainability", "draw_correlations", "plot_circle", "plot_gradients",
-    "plot_phase", "plot_trainability",
+    "PhaseResult", "Robustness", "RobustnessFit", "RobustnessResult", "TanhMLP", "Training", "TrainabilityResult",
+    "circle_length", "crossing", "gradient_norms", "init_scaled", "phase_diagram", "robustness", "robustness_fit",
+    "trainability", "draw_correlations", "plot_circle", "plot_gradients", "plot_phase", "plot_robustness",
+    "plot_trainability",
 ]

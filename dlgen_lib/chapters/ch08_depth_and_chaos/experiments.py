@@ -11,7 +11,10 @@ Four experiments, each one call that returns plain numpy results and is cached o
 * :func:`gradient_norms` (``gradients``) -- backpropagated gradient norms per layer of deep tanh and ReLU networks
   at initialization, beside χ₁ per layer;
 * :func:`trainability` (``training``) -- deep tanh MLPs of many depths and initialization scales trained on
-  MNIST-1D, one ensemble per depth (every σ_w² at once), beside the depth scale ξ_c.
+  MNIST-1D, one ensemble per depth (every σ_w² at once), beside the depth scale ξ_c;
+* :func:`robustness` (``robustness``) -- ReLU MLPs of several depths and widths trained on MNIST-1D and attacked
+  with FGSM and PGD (:mod:`dlgen_lib.adversarial`) at checkpoints along training: robust against clean accuracy
+  and parameter count (:func:`robustness_fit`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import torch
 from torch import nn
 
 from ... import meanfield as mf
+from ...adversarial import robust_accuracy
 from ...cache import cached
 from ...config import (
     Check,
@@ -42,17 +46,21 @@ from ...config import (
     seed_tuple,
 )
 from ...data import mnist1d
+from ...models import MLP, param_count
 from ...train import Ensemble, TrainConfig, train_ensemble
 
 __all__ = ["PAPERS", "Circle", "CircleResult", "DepthChaosConfig", "Gradients", "GradientResult", "Phase",
-           "PhaseResult", "Training", "TrainabilityResult", "TanhMLP", "circle_length", "gradient_norms",
-           "init_scaled", "phase_diagram", "trainability"]
+           "PhaseResult", "Robustness", "RobustnessFit", "RobustnessResult", "Training", "TrainabilityResult",
+           "TanhMLP", "circle_length", "gradient_norms", "init_scaled", "phase_diagram", "robustness",
+           "robustness_fit", "trainability"]
 
 # The papers' numbers this chapter is set beside.
 PAPERS = {
     "critical_sw2_at_0.05": 1.76,  # Poole et al. 2016 / Schoenholz et al. 2017: tanh, σ_b² = 0.05 (their figures)
     "trainable_depth_in_xi": 6.0,  # Schoenholz et al. 2017: networks train up to about 6 ξ_c
     "relu_critical_sw2": 2.0,  # He et al. 2015: ReLU preserves the signal at σ_w² = 2
+    # Cubuk et al. 2017 (qualitative): over thousands of architectures, the size of a model does not correlate
+    # with its adversarial robustness; its clean accuracy does, strongly.
 }
 
 _variance = positive_real("a variance (times fan-in for weights)")
@@ -192,6 +200,52 @@ class Training(CheckedConfig):
                             sigma_w2=(0.5, 0.75, 1.0, 1.25, 1.5, 1.76, 2.0, 2.5, 3.0, 4.0, 6.0, 8.0))}
 
 
+@dataclass(frozen=True)
+class Robustness(CheckedConfig):
+    """:func:`robustness`: ReLU MLPs over (depth, width) trained on MNIST-1D, attacked at checkpoints."""
+
+    depths: tuple[int, ...] = (1, 2, 4)  # hidden layers
+    widths: tuple[int, ...] = (16, 64, 256)  # units per hidden layer
+    seeds: tuple[int, ...] = (0, 1)  # one model per seed for each architecture, trained as one ensemble
+    n_train: int = 4000
+    steps: int = 2000
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    batch_size: int = 128
+    checkpoint_every: int = 250  # attack every this many steps (not at initialization)
+    epsilons: tuple[float, ...] = (0.05, 0.1, 0.2)  # L∞ radii, in the units of the inputs (per-feature std ≈ 1)
+    epsilon: float = 0.05  # the radius the claims are made at (one of ``epsilons``)
+    pgd_steps: int = 7
+    n_attack: int = 1000  # test signals attacked (MNIST-1D has 1 000)
+
+    RULES = {
+        "depths": TupleOf(Integer(1, 64), distinct=True, note="hidden layers"),
+        "widths": TupleOf(Integer(1, 4096), distinct=True, note="units per hidden layer"),
+        "seeds": seed_tuple(),
+        "n_train": Integer(100, 4000, "MNIST-1D has 4 000 training signals"),
+        "steps": positive_int(),
+        "lr": positive_real(),
+        "optimizer": OneOf(("sgd", "adam")),
+        "batch_size": positive_int(4000),
+        "checkpoint_every": positive_int(),
+        "epsilons": TupleOf(Real(0.0, 10.0, lo_open=True), distinct=True, note="L∞ radii (> 0)"),
+        "epsilon": Real(0.0, 10.0, lo_open=True),
+        "pgd_steps": Integer(2, 1000, "PGD steps (1 would be FGSM)"),
+        "n_attack": Integer(10, 1000, "MNIST-1D has 1 000 test signals"),
+    }
+    CHECKS = (
+        Check(("epsilon", "epsilons"), lambda c: c.epsilon in c.epsilons, "epsilon must be one of epsilons"),
+        Check(("checkpoint_every", "steps"), lambda c: c.checkpoint_every <= c.steps,
+              "checkpoint_every must be at most steps (there must be a checkpoint to attack)"),
+        Check(("depths", "widths"), lambda c: len(c.depths) * len(c.widths) >= 3,
+              "depths x widths must give at least 3 architectures (the fits need several sizes)"),
+    )
+    PRESETS = {"tiny": dict(depths=(1, 2), widths=(8, 32), steps=100, checkpoint_every=50, n_train=500,
+                            n_attack=200, pgd_steps=3),
+               "full": dict(depths=(1, 2, 4, 8), widths=(16, 32, 64, 128, 256, 512, 1024), seeds=(0, 1, 2),
+                            steps=6000, checkpoint_every=500)}
+
+
 def _critical(sigma_b2: float) -> float:
     try:
         return mf.critical_sigma_w2(sigma_b2)
@@ -207,6 +261,7 @@ class DepthChaosConfig(CheckedConfig):
     circle: Circle = part(Circle)
     gradients: Gradients = part(Gradients)
     training: Training = part(Training)
+    robustness: Robustness = part(Robustness)
 
 
 # ----------------------------------------------------------------------------------------------------- networks
@@ -485,3 +540,111 @@ def trainability(training: Training) -> TrainabilityResult:
     chi = np.array([mf.chi1(float(w), training.sigma_b2) for w in sw2])
     return TrainabilityResult(np.array(training.depths), sw2, np.array(train_acc), np.array(test_acc),
                               np.array(curves), hist.step, xi, chi, training.trained_above, np.array(seconds))
+
+
+@dataclass(frozen=True)
+class RobustnessResult:
+    """Clean and robust test accuracy of every (architecture, seed) at every checkpoint; architectures run over
+    (depth, width) with width fastest."""
+
+    depth: np.ndarray  # (A,)
+    width: np.ndarray  # (A,)
+    params: np.ndarray  # (A,) parameter count
+    step: np.ndarray  # (E,) checkpoints
+    epsilons: np.ndarray  # (P,)
+    epsilon: float  # the radius of the claims
+    clean: np.ndarray  # (A, S, E) test accuracy
+    fgsm: np.ndarray  # (A, S, E, P) accuracy under FGSM at each radius
+    pgd: np.ndarray  # (A, S, E, P) under PGD
+    pgd_steps: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RobustnessFit:
+    """Robust accuracy regressed on clean accuracy and on log parameter count, over every (architecture,
+    checkpoint) (seed means): how much of its variance each explains, and the effect of each over its range
+    with the other held fixed."""
+
+    r2_clean: float  # R² of robust ~ a + b clean
+    r2_size: float  # R² of robust ~ a + b ln(params)
+    clean_effect: float  # change of robust accuracy across the range of clean accuracy, at fixed size
+    size_effect: float  # change across the range of parameter counts, at fixed clean accuracy
+    coef: np.ndarray  # (3,) robust ≈ coef[0] + coef[1] clean + coef[2] ln(params)
+    points: int
+
+
+def robustness_fit(r: RobustnessResult, attack: str = "pgd", epsilon: float | None = None) -> RobustnessFit:
+    """The regressions of :class:`RobustnessFit` for one attack ("pgd" or "fgsm") at one radius (default the
+    claims' radius), on seed means."""
+    if attack not in ("pgd", "fgsm"):
+        raise ValueError(f"attack={attack!r}: valid are 'pgd' and 'fgsm'")
+    eps = r.epsilon if epsilon is None else epsilon
+    hits = np.flatnonzero(np.isclose(r.epsilons, eps))
+    if len(hits) == 0:
+        raise ValueError(f"epsilon={eps} was not attacked; valid: {', '.join(f'{e:g}' for e in r.epsilons)}")
+    robust = getattr(r, attack)[..., hits[0]].mean(1).ravel()  # (A * E,)
+    clean = r.clean.mean(1).ravel()
+    size = np.repeat(np.log(r.params), r.clean.shape[-1])
+    return _fit(robust, clean, size)
+
+
+def _fit(robust: np.ndarray, clean: np.ndarray, size: np.ndarray) -> RobustnessFit:
+    def r2(*cols):
+        design = np.column_stack([np.ones_like(robust), *cols])
+        coef = np.linalg.lstsq(design, robust, rcond=None)[0]
+        resid = robust - design @ coef
+        return 1.0 - resid.var() / robust.var(), coef
+
+    r2_clean, _ = r2(clean)
+    r2_size, _ = r2(size)
+    _, coef = r2(clean, size)
+    return RobustnessFit(float(r2_clean), float(r2_size), float(coef[1] * np.ptp(clean)),
+                         float(coef[2] * np.ptp(size)), coef, len(robust))
+
+
+@cached
+def robustness(robustness: Robustness) -> RobustnessResult:
+    """For each (depth, width), one ensemble of len(seeds) ReLU MLPs trained with the same settings; at every
+    checkpoint all of them are attacked at once, on the first ``n_attack`` test signals, with FGSM and PGD at each
+    radius."""
+    import time
+
+    start = time.perf_counter()
+    device = get_device()
+    data = mnist1d().subset(n_train=robustness.n_train)
+    x, y = data.x_train.to(device), data.y_train.to(device)
+    xa, ya = data.x_test[:robustness.n_attack].to(device), data.y_test[:robustness.n_attack].to(device)
+    tcfg = TrainConfig(steps=robustness.steps, lr=robustness.lr, batch_size=robustness.batch_size,
+                       optimizer=robustness.optimizer, eval_every=robustness.checkpoint_every)
+    k = len(robustness.seeds)
+    arch = [(d, w) for d in robustness.depths for w in robustness.widths]
+    clean, fgsm, pgd, params = [], [], [], []
+    for depth, width in arch:
+        factory = lambda d=depth, w=width: MLP(x.shape[1], [w] * d)  # noqa: E731
+        params.append(param_count(factory()))
+        rec: dict[str, list] = {"clean": [], "fgsm": [], "pgd": []}
+
+        def checkpoint(step, ens, hist, rec=rec):
+            if step == 0:
+                return
+            ens.base.eval()
+            forward = lambda inputs: ens.forward(inputs, per_model_inputs=True)  # noqa: E731
+            shared = xa.unsqueeze(0).expand(k, *xa.shape)
+            rec["clean"].append(hist.test_acc[:, -1])
+            rec["fgsm"].append([robust_accuracy(forward, shared, ya, e, 1).cpu().numpy()
+                                for e in robustness.epsilons])
+            rec["pgd"].append([robust_accuracy(forward, shared, ya, e, robustness.pgd_steps).cpu().numpy()
+                               for e in robustness.epsilons])
+
+        seeds = [1000 * depth + width + s for s in robustness.seeds]
+        train_ensemble(factory, seeds, x, y, tcfg, xa, ya, callbacks=[checkpoint], eval_train=False,
+                       desc=f"depth {depth}, width {width}")
+        clean.append(np.array(rec["clean"]).T)  # (S, E)
+        fgsm.append(np.array(rec["fgsm"]).transpose(2, 0, 1))  # (E, P, S) -> (S, E, P)
+        pgd.append(np.array(rec["pgd"]).transpose(2, 0, 1))
+    steps = np.array([t for t in range(0, robustness.steps + 1, robustness.checkpoint_every) if t > 0]
+                     + ([robustness.steps] if robustness.steps % robustness.checkpoint_every else []))
+    return RobustnessResult(np.array([d for d, _ in arch]), np.array([w for _, w in arch]), np.array(params),
+                            steps, np.array(robustness.epsilons), robustness.epsilon, np.array(clean),
+                            np.array(fgsm), np.array(pgd), robustness.pgd_steps, time.perf_counter() - start)

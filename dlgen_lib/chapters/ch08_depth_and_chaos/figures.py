@@ -6,9 +6,9 @@ import numpy as np
 
 from ... import meanfield as mf
 from ...plotting import COLORS, figure
-from .experiments import CircleResult, GradientResult, PhaseResult, TrainabilityResult
+from .experiments import CircleResult, GradientResult, PhaseResult, RobustnessResult, TrainabilityResult, robustness_fit
 
-__all__ = ["draw_correlations", "plot_circle", "plot_gradients", "plot_phase", "plot_trainability"]
+__all__ = ["draw_correlations", "plot_circle", "plot_gradients", "plot_phase", "plot_robustness", "plot_trainability"]
 
 
 def _phase_names(chi1: np.ndarray) -> list[str]:
@@ -135,4 +135,46 @@ def plot_trainability(r: TrainabilityResult):
     ax.grid(False)
     ax.legend(loc="upper right", fontsize=7)
     fig.colorbar(im, ax=ax, label="training accuracy")
+    return fig
+
+
+def plot_robustness(r: RobustnessResult):
+    """(a) PGD robust accuracy against clean accuracy at every checkpoint of every architecture, coloured by
+    parameter count, with the straight-line fit; (b) the same points against parameter count, coloured by
+    clean accuracy; (c) how much of the variance of robust accuracy clean accuracy and size explain, at each
+    radius."""
+    import matplotlib as mpl
+
+    fig, (a, b, c) = figure(3, width=3.5, height=3.3)
+    i = int(np.flatnonzero(np.isclose(r.epsilons, r.epsilon))[0])
+    clean = r.clean.mean(1)  # (A, E)
+    robust = r.pgd[..., i].mean(1)
+    size = np.repeat(r.params[:, None], clean.shape[1], 1)
+    markers = dict(zip(sorted(set(r.depth.tolist())), "os^Dv<>p"))
+    norm = mpl.colors.LogNorm(r.params.min(), r.params.max())
+    for k in range(len(r.params)):
+        a.scatter(clean[k], robust[k], c=size[k], cmap="viridis", norm=norm, marker=markers[r.depth[k]], s=18)
+    fit = robustness_fit(r)
+    line = np.linspace(clean.min(), clean.max(), 2)
+    a.plot(line, fit.coef[0] + fit.coef[1] * line + fit.coef[2] * np.log(np.median(r.params)), "k--", lw=1)
+    for d, m in markers.items():
+        a.plot([], [], m, color="grey", label=f"{d} hidden layer{'s' if d > 1 else ''}")
+    a.legend(fontsize=7, loc="upper left")
+    a.set(xlabel="clean test accuracy", ylabel=f"accuracy under PGD, ε = {r.epsilon:g}",
+          title=f"(a) robust vs clean: R² = {fit.r2_clean:.2f}")
+    fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap="viridis"), ax=a, label="parameters")
+    sc = b.scatter(size.ravel(), robust.ravel(), c=clean.ravel(), cmap="plasma", s=14)
+    b.set(xscale="log", xlabel="parameters", ylabel=f"accuracy under PGD, ε = {r.epsilon:g}",
+          title=f"(b) robust vs size: R² = {fit.r2_size:.2f}")
+    fig.colorbar(sc, ax=b, label="clean test accuracy")
+    fits = [(robustness_fit(r, "pgd", e), robustness_fit(r, "fgsm", e)) for e in r.epsilons]
+    c.plot(r.epsilons, [p.r2_clean for p, _ in fits], "o-", color=COLORS[0], label="clean accuracy (PGD)")
+    c.plot(r.epsilons, [p.r2_size for p, _ in fits], "s-", color=COLORS[1], label="parameter count (PGD)")
+    c.plot(r.epsilons, [f.r2_clean for _, f in fits], "o:", color=COLORS[0], label="clean accuracy (FGSM)")
+    c.plot(r.epsilons, [f.r2_size for _, f in fits], "s:", color=COLORS[1], label="parameter count (FGSM)")
+    c.set(xscale="log", xlabel="radius ε", ylabel="R² of robust accuracy", ylim=(0, 1),
+          title="(c) R² at each radius")
+    c.minorticks_off()
+    c.set_xticks(r.epsilons, [f"{e:g}" for e in r.epsilons])
+    c.legend(fontsize=7)
     return fig
