@@ -23,4 +23,5 @@ CHAPTERS = (
     "ch06_lottery_tickets",
     "ch07_double_descent",
     "ch08_depth_and_chaos",
+    "ch09_evidence_or_equilibrium",
 )

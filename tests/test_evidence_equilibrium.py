@@ -1,0 +1,110 @@
+"""Chapter 9's experiments at the tiny scale: the evidence sweep ranks labellings, linear SGD's measured current
+matches its exact value and isotropic noise has none, the plateau run records what the figures need, the local
+entropy moves the minimum to the wide well; the figures are labelled and the config rejects bad values."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from dlgen_lib import nonequilibrium as neq  # noqa: E402
+from dlgen_lib.chapters import ch09_evidence_or_equilibrium as ch  # noqa: E402
+from dlgen_lib.config import ConfigError, scaled  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return scaled(ch.EvidenceOrEquilibriumConfig, "tiny")
+
+
+BAD_VALUES = [
+    (dict(evidence=dict(corruption=(0.0, 0.5))), "corruption"),  # must reach 1.0 and have 3 levels
+    (dict(evidence=dict(corruption=(0.2, 0.5, 1.0))), "corruption"),  # must start at the true labels
+    (dict(evidence=dict(alphas=(10.0, 1.0, 100.0))), "alphas"),
+    (dict(evidence=dict(noise=0.0)), "noise"),
+    (dict(current=dict(lr=5.0)), "lr"),  # unstable for curvature 1
+    (dict(current=dict(burn_in=800)), "burn_in"),  # tiny runs 800 steps
+    (dict(current=dict(curvatures=(1.0,))), "curvatures"),
+    (dict(plateau=dict(weight_decay=0.0)), "weight_decay"),
+    (dict(plateau=dict(eval_every=100)), "eval_every"),  # tiny runs 200 steps: fewer than 4 evaluations
+    (dict(entropy=dict(narrow=(-1.0, 2.0, 0.08))), "narrow"),  # shallower than the wide well
+]
+
+
+@pytest.mark.parametrize(("overrides", "field"), BAD_VALUES)
+def test_a_bad_value_is_a_config_error_naming_the_part_and_field(overrides, field):
+    with pytest.raises(ConfigError) as err:
+        scaled(ch.EvidenceOrEquilibriumConfig, "tiny", **overrides)
+    (part,) = overrides
+    assert f"{part}.{field}" in err.value.fields and "must" in str(err.value), str(err.value)
+
+
+def test_evidence_prefers_true_labels(cfg):
+    r = ch.evidence_sweep(cfg.evidence)
+    assert r.log_z.shape == r.test_acc.shape == r.fit_occam.shape == (3, 5)
+    best = r.log_z.max(1)
+    assert best[0] > best[-1] + 0.05 and best[0] - r.null > 0.05  # true labels beat random ones and the null
+    assert best[-1] - r.null < 0.01  # random labels: nothing beats predicting nothing
+    assert np.allclose(r.fit_data + r.fit_occam, r.fit_log_z)
+    assert (r.fit_train_acc[:, 0] == 1).all()  # at the small noise every labelling is fitted
+
+
+def test_exact_linear_sgd_in_one_dimension():
+    """In 1-D the second-moment recursion is a scalar: S = (1 − ηH)² S + (η²/B)(E x⁴ − H²) S + (η²/B) Σ*."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1.3, (50, 1))
+    r = rng.normal(0, 0.4, 50)
+    lr, b = 0.15, 3
+    h, m4, sig = (x ** 2).mean(), (x ** 4).mean(), (r ** 2 * x[:, 0] ** 2).mean()
+    expect = lr ** 2 / b * sig / (1 - (1 - lr * h) ** 2 - lr ** 2 / b * (m4 - h ** 2))
+    assert ch.exact_linear_sgd(x, r, lr, b)[0, 0] == pytest.approx(expect, rel=1e-12)
+
+
+def test_sgd_current_matches_its_exact_value_and_isotropic_noise_has_none(cfg):
+    r = ch.sgd_current(cfg.current)
+    sgd, iso = r.circulation["sgd"], r.circulation["iso"]
+    assert abs(sgd - r.circulation_exact["sgd"]) < 4 * r.circulation_se["sgd"]
+    assert sgd > 10 * r.circulation_se["sgd"]  # clearly non-zero
+    assert abs(iso) < 4 * r.circulation_se["iso"] and r.circulation_exact["iso"] == pytest.approx(0, abs=1e-15)
+    assert np.allclose(r.cov["sgd"], r.cov_exact["sgd"], rtol=0.15)
+    assert abs(neq.principal_angle(r.cov["iso"]) - neq.principal_angle(r.cov_gibbs)) < 10
+    assert r.current["sgd"].shape == (cfg.current.bins, cfg.current.bins, 2)
+
+
+def test_plateau_records_loss_distance_and_snr(cfg):
+    p = cfg.plateau
+    r = ch.plateau(p)
+    k = 2 * len(p.seeds)
+    assert r.train_loss.shape == r.distance.shape == r.norm.shape == (k, p.steps // p.eval_every + 1)
+    assert r.snr.shape == (k, len(r.snr_step)) and r.snr_step[0] == 0 and (r.snr > 0).all()
+    assert (r.distance[:, r.step == p.steps // 2] == 0).all()
+    assert r.train_loss[:, -1].max() < r.train_loss[:, 0].min()  # it learns
+
+
+def test_local_entropy_moves_the_minimum_to_the_wide_well(cfg):
+    r = ch.local_entropy_landscape(cfg.entropy)
+    narrow, wide = cfg.entropy.narrow[0], cfg.entropy.wide[0]
+    assert abs(r.argmin_loss - narrow) < 0.05
+    assert abs(r.argmin_free[1] - wide) < 0.1  # γ = 10
+    assert abs(r.argmin_free[-1] - narrow) < 0.05  # γ = 1000: the coupling is tighter than the narrow well
+    assert (r.curvature_free < r.curvature_loss).all()
+    f = ch.wells(cfg.entropy)
+    assert float(f(torch.tensor(narrow))) < float(f(torch.tensor(wide))) < 0
+
+
+def test_figures_have_labelled_axes(cfg):
+    figs = [ch.plot_evidence(ch.evidence_sweep(cfg.evidence)), ch.plot_current(ch.sgd_current(cfg.current)),
+            ch.plot_plateau(ch.plateau(cfg.plateau)),
+            ch.plot_entropy(ch.local_entropy_landscape(cfg.entropy))]
+    for fig in figs:
+        for ax in fig.axes:
+            assert ax.get_ylabel(), ax.get_title()
+        plt.close(fig)
+    fig, ax = plt.subplots()
+    ch.draw_local_entropy(ch.local_entropy_landscape(cfg.entropy))(10.0, ax)
+    assert ax.get_title().startswith("γ = 10")
+    plt.close(fig)
