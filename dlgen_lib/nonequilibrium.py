@@ -6,11 +6,13 @@ at batch size B: C = Σ/B) is the linear recursion x_{t+1} = A x_t + η ξ_t, A 
 covariance S solves the discrete Lyapunov equation S = A S Aᵀ + η² C (:func:`stationary_covariance`); as η → 0,
 S/η solves the continuous one, H S' + S' H = C, the Ornstein–Uhlenbeck process dx = −Hx dt + √(ηC) dW.
 
-The OU process is in *detailed balance* (its stationary density has no probability current, and it is the Gibbs
-density exp(−xᵀHx / 2T) of the loss) iff H S' is symmetric, which for symmetric H and C means that C commutes
-with H: isotropic noise C = 2T I, or noise proportional to H. Otherwise the stationary current
-J(x) = (D S'⁻¹ − H) x p(x), D = ηC/2, is non-zero: probability circulates around the minimum along the ellipses
-of p (Chaudhari & Soatto 2018). In two dimensions its strength is the mean angular momentum per unit time,
+Write the OU process as dx = −Hx dt + √C dW, with stationary covariance S' (H S' + S' H = C). It is in *detailed
+balance* (its stationary density carries no probability current) iff H S' is symmetric, which for symmetric H
+and C means that C commutes with H (shares its eigenvectors). Its stationary density is the Gibbs density
+exp(−xᵀHx / 2T) of the loss only in the narrower case C = 2T I, isotropic noise: noise proportional to H, for
+example, has no current but a round cloud S' = I/2 x const. When C does not commute with H the stationary current
+J(x) = (½ C S'⁻¹ − H) x p(x) is non-zero: probability circulates around the minimum along the ellipses of p
+(Chaudhari & Soatto 2018). In two dimensions its strength is the mean angular momentum per unit time,
 E[x × dx]/dt = (H S')₁₂ − (H S')₂₁ (:func:`circulation`); for H = diag(h₁, h₂) that is
 (h₁ − h₂) C₁₂ / (h₁ + h₂). For the discrete recursion the exact value per step is
 E[x_t × x_{t+1}] = −η [(S H)₁₂ − (S H)₂₁] (:func:`circulation` with ``lr``).
@@ -29,7 +31,7 @@ import numpy as np
 import torch
 from scipy import linalg
 
-__all__ = ["circulation", "cross", "local_entropy", "principal_angle", "stationary_covariance"]
+__all__ = ["axis_gap", "circulation", "cross", "local_entropy", "principal_angle", "stationary_covariance"]
 
 
 def _square(name: str, m) -> np.ndarray:
@@ -82,6 +84,13 @@ def principal_angle(cov) -> float:
     v = vecs[:, -1]
     angle = math.degrees(math.atan2(v[1], v[0]))
     return angle - 180 if angle > 90 else angle + 180 if angle <= -90 else angle
+
+
+def axis_gap(cov_a, cov_b) -> float:
+    """The smallest angle in degrees, in [0, 90], between the major axes of two 2 x 2 covariances (axes have no
+    direction, so an angle near 180 is a small gap)."""
+    d = abs(principal_angle(cov_a) - principal_angle(cov_b)) % 180
+    return min(d, 180 - d)
 
 
 def local_entropy(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, gamma: float,

@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from dlgen_lib.nonequilibrium import circulation, cross, local_entropy, principal_angle, stationary_covariance
+from dlgen_lib.nonequilibrium import (
+    axis_gap,
+    circulation,
+    cross,
+    local_entropy,
+    principal_angle,
+    stationary_covariance,
+)
 
 H = np.diag([2.0, 0.5])
 C_TILTED = np.array([[1.0, 0.6], [0.6, 1.0]])  # does not commute with H
@@ -58,6 +65,22 @@ def test_monte_carlo_of_the_recursion_matches_the_discrete_closed_form():
     s = stationary_covariance(H, C_TILTED, lr)
     assert np.allclose(total_cov.numpy() / count, s, rtol=0.03, atol=2e-4)
     assert total_cross / count == pytest.approx(circulation(H, s, lr), rel=0.06)
+
+
+def test_commuting_anisotropic_noise_has_no_current_but_is_not_gibbs():
+    """Noise proportional to H: detailed balance holds (no current), yet the cloud is round, 90° from the axis of
+    the Gibbs ellipse T H⁻¹ (whose major axis is H's flat direction)."""
+    s = stationary_covariance(H, 0.2 * H)
+    assert circulation(H, s) == pytest.approx(0.0, abs=1e-15)
+    assert np.allclose(s, 0.1 * np.eye(2))  # H S + S H = 0.2 H  ->  S = 0.1 I
+    s_disc = stationary_covariance(H, 0.2 * H, lr=0.2)  # round up to O(η h) corrections
+    assert np.allclose(np.diag(s_disc) / 0.2, [0.1 / (1 - 0.1 * 2.0), 0.1 / (1 - 0.1 * 0.5)])
+
+
+def test_axis_gap_wraps_around():
+    assert axis_gap(np.diag([1.0, 2.0]), np.array([[2.0, 0.01], [0.01, 1.0]])) == pytest.approx(89.43, abs=0.01)
+    tilt = np.array([[1.0, -0.02], [-0.02, 2.0]])  # major axis just past -90°: same axis as +90°
+    assert axis_gap(np.diag([1.0, 2.0]), tilt) < 1.5
 
 
 def test_principal_angle():

@@ -5,13 +5,15 @@ Baldassi et al. 2016; Chaudhari et al. 2017).
 The notebook imports it as ``from dlgen_lib.chapters import ch09_evidence_or_equilibrium as ch``:
 
 * :mod:`.experiments` -- :class:`EvidenceOrEquilibriumConfig` (parts ``evidence``, ``current``, ``plateau``,
-  ``entropy``; ``dl.scaled(ch.EvidenceOrEquilibriumConfig)``) and the cached experiments :func:`evidence_sweep`,
-  :func:`sgd_current`, :func:`plateau`, :func:`local_entropy_landscape`, with :data:`PAPERS` (the closed forms:
-  :mod:`dlgen_lib.evidence`, :mod:`dlgen_lib.nonequilibrium`);
+  ``entropy``, ``noise``; ``dl.scaled(ch.EvidenceOrEquilibriumConfig)``) and the cached experiments
+  :func:`evidence_sweep`, :func:`sgd_current`, :func:`plateau`, :func:`local_entropy_landscape`,
+  :func:`noise_kinds`, with :data:`PAPERS` (the closed forms: :mod:`dlgen_lib.evidence`,
+  :mod:`dlgen_lib.nonequilibrium`);
 * :mod:`.figures` -- ``plot_*`` and the explorer's drawing.
 """
 
 from .experiments import (
+    KINDS,
     PAPERS,
     Current,
     CurrentResult,
@@ -20,22 +22,33 @@ from .experiments import (
     EvidenceConfig,
     EvidenceOrEquilibriumConfig,
     EvidenceResult,
+    NoiseKinds,
+    NoiseKindsResult,
     Plateau,
     PlateauResult,
     evidence_sweep,
     exact_linear_sgd,
     local_entropy_landscape,
+    noise_kinds,
     plateau,
     sgd_current,
     wells,
 )
-from .figures import draw_local_entropy, plot_current, plot_entropy, plot_evidence, plot_plateau
+from .figures import (
+    draw_local_entropy,
+    plot_current,
+    plot_entropy,
+    plot_evidence,
+    plot_noise_kinds,
+    plot_plateau,
+)
 
 CONFIG = EvidenceOrEquilibriumConfig  # the chapter's config class
 
 __all__ = [
-    "CONFIG", "PAPERS", "Current", "CurrentResult", "Entropy", "EntropyResult", "EvidenceConfig",
-    "EvidenceOrEquilibriumConfig", "EvidenceResult", "Plateau", "PlateauResult", "evidence_sweep",
-    "exact_linear_sgd", "local_entropy_landscape", "plateau", "sgd_current", "wells", "draw_local_entropy",
-    "plot_current", "plot_entropy", "plot_evidence", "plot_plateau",
+    "CONFIG", "KINDS", "PAPERS", "Current", "CurrentResult", "Entropy", "EntropyResult", "EvidenceConfig",
+    "EvidenceOrEquilibriumConfig", "EvidenceResult", "NoiseKinds", "NoiseKindsResult", "Plateau", "PlateauResult",
+    "evidence_sweep", "exact_linear_sgd", "local_entropy_landscape", "noise_kinds", "plateau", "sgd_current",
+    "wells", "draw_local_entropy", "plot_current", "plot_entropy", "plot_evidence", "plot_noise_kinds",
+    "plot_plateau",
 ]

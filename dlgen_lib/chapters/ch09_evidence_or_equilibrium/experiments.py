@@ -12,7 +12,9 @@ Four experiments, each one call that returns plain numpy results and is cached o
 * :func:`plateau` (``plateau``) -- MLPs trained on MNIST-1D with constant-step SGD: the gradient signal-to-noise
   ratio along training, from per-example gradients, and how far the weights travel once the loss is flat;
 * :func:`local_entropy_landscape` (``entropy``) -- a 1-D loss with a deep narrow well and a shallower wide one, and
-  its local entropy at several couplings γ.
+  its local entropy at several couplings γ;
+* :func:`noise_kinds` (``noise``) -- from a full-batch GD solution of an MLP, plain GD, GD with isotropic noise, GD
+  with Gaussian noise of the minibatch covariance (the same size per step) and SGD: how sharp their end points are.
 """
 
 from __future__ import annotations
@@ -48,9 +50,10 @@ from ...models import MLP
 from ...random_features import relu_features
 from ...train import Ensemble, TrainConfig, train_ensemble
 
-__all__ = ["PAPERS", "Current", "CurrentResult", "Entropy", "EntropyResult", "EvidenceConfig", "EvidenceResult",
-           "EvidenceOrEquilibriumConfig", "Plateau", "PlateauResult", "evidence_sweep", "exact_linear_sgd",
-           "local_entropy_landscape", "plateau", "sgd_current", "wells"]
+__all__ = ["KINDS", "PAPERS", "Current", "CurrentResult", "Entropy", "EntropyResult", "EvidenceConfig",
+           "EvidenceResult", "EvidenceOrEquilibriumConfig", "NoiseKinds", "NoiseKindsResult", "Plateau",
+           "PlateauResult", "evidence_sweep", "exact_linear_sgd", "local_entropy_landscape", "noise_kinds", "plateau",
+           "sgd_current", "wells"]
 
 # What the papers report, to set beside this run (qualitative: none of them prints a number for these settings).
 PAPERS = {
@@ -62,6 +65,8 @@ PAPERS = {
                           "Tishby 2017)",
     "baldassi_chaudhari": "local entropy favours wide minima over deeper narrow ones (Baldassi et al. 2016; "
                           "Chaudhari et al. 2017)",
+    "zhu": "from a sharp GD minimum, noise with the gradient covariance and SGD escape to flatter minima and test "
+           "better; isotropic noise of the same size does not (Zhu et al. 2019, FashionMNIST and CIFAR-10)",
 }
 
 _positive_tuple = TupleOf(Real(0.0, 1e6, lo_open=True), distinct=True)
@@ -196,6 +201,35 @@ class Entropy(CheckedConfig):
 
 
 @dataclass(frozen=True)
+class NoiseKinds(CheckedConfig):
+    """:func:`noise_kinds`: four dynamics from a full-batch GD solution of an MLP on MNIST-1D."""
+
+    n_train: int = 1000
+    widths: tuple[int, ...] = (100, 100)
+    gd_steps: int = 2000  # full-batch GD to the starting minimum
+    lr: float = 0.1  # the same for the GD phase and the four dynamics
+    batch_size: int = 32  # B: SGD's batch, and the covariance Σ/B of the Gaussian noise
+    steps: int = 1000  # steps of each dynamics from the GD solution
+    seeds: tuple[int, ...] = (0, 1, 2)
+    sharpness_iters: int = 20  # Lanczos steps for λ_max
+
+    RULES = {
+        "n_train": Integer(50, 4000, "MNIST-1D has 4 000 training signals"),
+        "widths": TupleOf(Integer(1, 4096), note="hidden widths"),
+        "gd_steps": positive_int(),
+        "lr": positive_real(),
+        "batch_size": positive_int(4000),
+        "steps": positive_int(),
+        "seeds": seed_tuple(),
+        "sharpness_iters": Integer(2, 500),
+    }
+    CHECKS = (Check(("batch_size", "n_train"), lambda c: c.batch_size < c.n_train,
+                    "batch_size must be smaller than n_train (else SGD is GD and there is no noise)"),)
+    PRESETS = {"tiny": dict(n_train=200, widths=(32,), gd_steps=100, steps=50, seeds=(0, 1), sharpness_iters=8),
+               "full": dict(n_train=4000, widths=(256, 256), gd_steps=8000, steps=5000, seeds=(0, 1, 2, 3, 4))}
+
+
+@dataclass(frozen=True)
 class EvidenceOrEquilibriumConfig(CheckedConfig):
     """Every size of chapter 9, one part per experiment."""
 
@@ -203,6 +237,7 @@ class EvidenceOrEquilibriumConfig(CheckedConfig):
     current: Current = part(Current)
     plateau: Plateau = part(Plateau)
     entropy: Entropy = part(Entropy)
+    noise: NoiseKinds = part(NoiseKinds)
 
 
 # ------------------------------------------------------------------------------------------------- evidence
@@ -468,3 +503,98 @@ def local_entropy_landscape(entropy: Entropy) -> EntropyResult:
 
     return EntropyResult(x.numpy(), loss.numpy(), np.array(entropy.gammas), free.numpy(), float(x[loss.argmin()]),
                          x[free.argmin(1)].numpy(), curvature(loss), np.array([curvature(v) for v in free]))
+
+
+# ---------------------------------------------------------------------------------------------- noise kinds
+KINDS = ("gd", "isotropic", "covariance", "sgd")
+
+
+@dataclass(frozen=True)
+class NoiseKindsResult:
+    """After the noise phase, for each kind (rows, in :data:`KINDS` order) and seed (columns)."""
+
+    kinds: tuple[str, ...]
+    sharpness_start: np.ndarray  # (S,) λ_max of the Hessian at the full-batch GD solution
+    sharpness: np.ndarray  # (4, S) after the noise phase
+    train_loss: np.ndarray  # (4, S)
+    test_acc_start: np.ndarray  # (S,)
+    test_acc: np.ndarray  # (4, S)
+    moved: np.ndarray  # (4, S) ‖θ − θ_GD‖
+    noise_norm: np.ndarray  # (S,) mean ‖ξ‖ per step of the covariance noise (the isotropic noise has the same)
+    seconds: float
+
+
+def _weights(kind: torch.Tensor, n: int, batch: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-example loss weights (K, n) of one step: w1 for the mean gradient (SGD: its minibatch), w2 for the
+    noise, (z − z̄)/√(nB) with z ~ N(0, 1), whose gradient Σ_i w2_i g_i has covariance Σ/B (zero for GD and SGD)."""
+    k = len(kind)
+    w1 = torch.full((k, n), 1.0 / n)
+    sgd = torch.nonzero(kind == KINDS.index("sgd")).squeeze(1)
+    if len(sgd):
+        w1[sgd] = 0.0
+        picks = torch.stack([torch.randperm(n, generator=gen)[:batch] for _ in range(len(sgd))])
+        w1[sgd.unsqueeze(1), picks] = 1.0 / batch
+    z = torch.randn(k, n, generator=gen)
+    w2 = (z - z.mean(1, keepdim=True)) / math.sqrt(n * batch)
+    w2[(kind == KINDS.index("gd")) | (kind == KINDS.index("sgd"))] = 0.0
+    return w1, w2
+
+
+@cached
+def noise_kinds(noise: NoiseKinds) -> NoiseKindsResult:
+    """Full-batch GD to a minimum, then four dynamics from it with the same learning rate and, for the three noisy
+    ones, noise of the same size per step (Zhu et al. 2019): plain GD; GD + isotropic Gaussian noise whose norm is
+    that of the covariance noise drawn at the same step; GD + Gaussian noise with the minibatch gradient covariance
+    Σ/B; minibatch SGD. All 4 x S models run as one ensemble."""
+    import time
+
+    from ...landscape import top_eigenvalue
+
+    start = time.perf_counter()
+    data = mnist1d().subset(n_train=noise.n_train)
+    x, y, n = data.x_train, data.y_train, noise.n_train
+    seeds = list(noise.seeds)
+    s = len(seeds)
+    factory = lambda: MLP(x.shape[1], list(noise.widths))  # noqa: E731
+    ens, _ = train_ensemble(factory, seeds, x, y, TrainConfig(steps=noise.gd_steps, lr=noise.lr, batch_size=None,
+                                                               eval_every=noise.gd_steps),
+                            show_progress=False)
+    start_params = {k: v.clone() for k, v in ens.params.items()}
+    sharp0 = np.array([top_eigenvalue(ens.model(m), x, y, iters=noise.sharpness_iters) for m in range(s)])
+    _, acc0 = ens.evaluate(data.x_test, data.y_test)
+    kind = torch.arange(len(KINDS)).repeat_interleave(s)  # kind-major: model k is kind k // S, seed k % S
+    big = Ensemble(ens.base, {k: v.repeat(len(KINDS), *([1] * (v.dim() - 1))).clone() for k, v in
+                              ens.params.items()}, {})
+    gen = generator(noise.seeds[0] + 7)
+    names = list(big.params)
+    iso = (kind == KINDS.index("isotropic")).double()
+    noise_norm = torch.zeros(s)
+    labels = y.expand(len(kind), n)
+    for _ in range(noise.steps):
+        w1, w2 = _weights(kind, n, noise.batch_size, gen)
+        for p in big.params.values():
+            p.requires_grad_(True)
+        ell = F.cross_entropy(big.forward(x).transpose(1, 2), labels, reduction="none")  # (K, n)
+        g1 = torch.autograd.grad((w1 * ell).sum(), [big.params[k] for k in names], retain_graph=True)
+        g2 = torch.autograd.grad((w2 * ell).sum(), [big.params[k] for k in names])
+        with torch.no_grad():
+            for p in big.params.values():
+                p.requires_grad_(False)
+            size = torch.sqrt(sum((g.flatten(1) ** 2).sum(1) for g in g2))  # (K,) ‖ξ‖ of this step
+            draws = [torch.randn(g.shape, generator=gen) for g in g2]
+            unit = torch.sqrt(sum((d.flatten(1) ** 2).sum(1) for d in draws))
+            noise_norm += size[kind == KINDS.index("covariance")]
+            for name, a, b, d in zip(names, g1, g2, draws):
+                shape = (-1,) + (1,) * (d.dim() - 1)
+                f = iso.view(shape).to(d.dtype)
+                xi = f * d * (size / unit).view(shape) + (1 - f) * b
+                big.params[name] -= noise.lr * (a + xi)
+    tl, _ = big.evaluate(x, y)
+    _, ta = big.evaluate(data.x_test, data.y_test)
+    sharp = np.array([top_eigenvalue(big.model(m), x, y, iters=noise.sharpness_iters) for m in range(len(kind))])
+    flat = torch.cat([(big.params[k] - start_params[k].repeat(len(KINDS), *([1] * (big.params[k].dim() - 1))))
+                      .flatten(1) for k in names], 1)
+    shape = (len(KINDS), s)
+    return NoiseKindsResult(KINDS, sharp0, sharp.reshape(shape), tl.numpy().reshape(shape), acc0.numpy(),
+                            ta.numpy().reshape(shape), flat.norm(dim=1).numpy().reshape(shape),
+                            (noise_norm / noise.steps).numpy(), time.perf_counter() - start)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ...plotting import COLORS, figure
-from .experiments import CurrentResult, EntropyResult, EvidenceResult, PlateauResult
+from .experiments import CurrentResult, EntropyResult, EvidenceResult, NoiseKindsResult, PlateauResult
 
-__all__ = ["draw_local_entropy", "plot_current", "plot_entropy", "plot_evidence", "plot_plateau"]
+__all__ = ["draw_local_entropy", "plot_current", "plot_entropy", "plot_evidence", "plot_noise_kinds", "plot_plateau"]
 
 
 def plot_evidence(r: EvidenceResult):
@@ -143,3 +143,23 @@ def draw_local_entropy(r: EntropyResult):
         ax.legend(loc="lower left")
 
     return draw
+
+
+def plot_noise_kinds(r: NoiseKindsResult):
+    """(a) the sharpness λ_max after each dynamics, one line per seed (paired), with the GD solution's; (b) the
+    test accuracy, likewise."""
+    fig, (a, b) = figure(2, width=4.2, height=3.3)
+    names = ["GD", "GD + isotropic", "GD + covariance", "SGD"]
+    xs = np.arange(len(r.kinds))
+    for s in range(r.sharpness.shape[1]):
+        color = COLORS[s % len(COLORS)]
+        a.plot(xs, r.sharpness[:, s], "o-", color=color, label=f"seed {s}")
+        a.axhline(r.sharpness_start[s], color=color, ls=":", lw=1)
+        b.plot(xs, r.test_acc[:, s], "o-", color=color, label=f"seed {s}")
+        b.axhline(r.test_acc_start[s], color=color, ls=":", lw=1)
+    for ax in (a, b):
+        ax.set_xticks(xs, names, rotation=20, fontsize=8)
+    a.set(ylabel="sharpness λ_max of the Hessian", title="(a) after the noise phase (dotted: GD start)")
+    b.set(ylabel="test accuracy", title="(b) test accuracy (dotted: GD start)")
+    a.legend(fontsize=7)
+    return fig
