@@ -32,6 +32,12 @@ Shared science, usable outside the book:
 * :mod:`~dlgen_lib.random_features` -- ReLU random-features regression, the isotropic min-norm risk in closed form;
 * :mod:`~dlgen_lib.pruning` -- magnitude pruning, random masks, rewinding, iterative pruning with its controls
   trained as one masked ensemble, mask locality.
+* :mod:`~dlgen_lib.meanfield` -- signal propagation in wide random networks: the length and correlation maps,
+  χ₁, the critical line, the depth scale ξ_c;
+* :mod:`~dlgen_lib.adversarial` -- FGSM and PGD attacks in an L∞ ball, for K models at once;
+* :mod:`~dlgen_lib.evidence` -- the exact evidence of Bayesian linear regression and its data-fit / Occam split;
+* :mod:`~dlgen_lib.nonequilibrium` -- the stationary covariance and probability current of linear SGD, local
+  entropy.
 
 Chapters: ``dlgen_lib.chapters.chNN_<notebook name>`` (see :mod:`dlgen_lib.chapters`), each with
 ``experiments`` and ``figures``; a notebook imports its chapter as ``from dlgen_lib.chapters import chNN_<name>

@@ -210,6 +210,7 @@ class NoiseKinds(CheckedConfig):
     lr: float = 0.1  # the same for the GD phase and the four dynamics
     batch_size: int = 32  # B: SGD's batch, and the covariance Σ/B of the Gaussian noise
     steps: int = 1000  # steps of each dynamics from the GD solution
+    quench_steps: int = 100  # then plain GD for every model: the end point is the minimum of the basin it reached
     seeds: tuple[int, ...] = (0, 1, 2)
     sharpness_iters: int = 20  # Lanczos steps for λ_max
 
@@ -220,12 +221,14 @@ class NoiseKinds(CheckedConfig):
         "lr": positive_real(),
         "batch_size": positive_int(4000),
         "steps": positive_int(),
+        "quench_steps": Integer(0, 1_000_000),
         "seeds": seed_tuple(),
         "sharpness_iters": Integer(2, 500),
     }
     CHECKS = (Check(("batch_size", "n_train"), lambda c: c.batch_size < c.n_train,
                     "batch_size must be smaller than n_train (else SGD is GD and there is no noise)"),)
-    PRESETS = {"tiny": dict(n_train=200, widths=(32,), gd_steps=100, steps=50, seeds=(0, 1), sharpness_iters=8),
+    PRESETS = {"tiny": dict(n_train=200, widths=(32,), gd_steps=100, steps=50, quench_steps=20, seeds=(0, 1),
+                            sharpness_iters=8),
                "full": dict(n_train=4000, widths=(256, 256), gd_steps=8000, steps=5000, seeds=(0, 1, 2, 3, 4))}
 
 
@@ -515,7 +518,7 @@ class NoiseKindsResult:
 
     kinds: tuple[str, ...]
     sharpness_start: np.ndarray  # (S,) λ_max of the Hessian at the full-batch GD solution
-    sharpness: np.ndarray  # (4, S) after the noise phase
+    sharpness: np.ndarray  # (4, S) after the noise phase and the quench
     train_loss: np.ndarray  # (4, S)
     test_acc_start: np.ndarray  # (S,)
     test_acc: np.ndarray  # (4, S)
@@ -545,7 +548,9 @@ def noise_kinds(noise: NoiseKinds) -> NoiseKindsResult:
     """Full-batch GD to a minimum, then four dynamics from it with the same learning rate and, for the three noisy
     ones, noise of the same size per step (Zhu et al. 2019): plain GD; GD + isotropic Gaussian noise whose norm is
     that of the covariance noise drawn at the same step; GD + Gaussian noise with the minibatch gradient covariance
-    Σ/B; minibatch SGD. All 4 x S models run as one ensemble."""
+    Σ/B; minibatch SGD. All 4 x S models run as one ensemble. Then every model takes ``quench_steps`` of plain GD,
+    so that sharpness is measured at the bottom of the basin each dynamics reached, not at a noisy snapshot (the
+    last noise kicks alone can leave a point at a higher loss, where the Hessian is sharper)."""
     import time
 
     from ...landscape import top_eigenvalue
@@ -570,8 +575,10 @@ def noise_kinds(noise: NoiseKinds) -> NoiseKindsResult:
     iso = (kind == KINDS.index("isotropic")).double()
     noise_norm = torch.zeros(s)
     labels = y.expand(len(kind), n)
-    for _ in range(noise.steps):
+    for step in range(noise.steps + noise.quench_steps):
         w1, w2 = _weights(kind, n, noise.batch_size, gen)
+        if step >= noise.steps:  # the quench: plain GD for everyone
+            w1, w2 = torch.full_like(w1, 1.0 / n), torch.zeros_like(w2)
         for p in big.params.values():
             p.requires_grad_(True)
         ell = F.cross_entropy(big.forward(x).transpose(1, 2), labels, reduction="none")  # (K, n)
@@ -583,7 +590,8 @@ def noise_kinds(noise: NoiseKinds) -> NoiseKindsResult:
             size = torch.sqrt(sum((g.flatten(1) ** 2).sum(1) for g in g2))  # (K,) ‖ξ‖ of this step
             draws = [torch.randn(g.shape, generator=gen) for g in g2]
             unit = torch.sqrt(sum((d.flatten(1) ** 2).sum(1) for d in draws))
-            noise_norm += size[kind == KINDS.index("covariance")]
+            if step < noise.steps:
+                noise_norm += size[kind == KINDS.index("covariance")]
             for name, a, b, d in zip(names, g1, g2, draws):
                 shape = (-1,) + (1,) * (d.dim() - 1)
                 f = iso.view(shape).to(d.dtype)
