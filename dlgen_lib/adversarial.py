@@ -5,11 +5,12 @@ all K models of an :class:`~.train.Ensemble` at once (``lambda x: ens.forward(x,
 model on its own copy of the inputs.
 
 * FGSM (Goodfellow et al. 2015): one step of size ε along the sign of the input gradient of the loss;
-* PGD (Madry et al. 2018): ``steps`` steps of size ``step_size`` (default 2.5 ε / steps), each followed by the
-  projection back onto the ball ‖x' − x‖∞ ≤ ε, from the clean input (no random start, so an attack is
-  deterministic).
+* PGD (Madry et al. 2018): ``steps`` steps of size ``step_size``, each followed by the projection back onto the
+  ball ‖x' − x‖∞ ≤ ε, from the clean input (no random start, so an attack is deterministic). The default step,
+  2.5 ε / steps, is a common choice (not the paper's, which set steps per data set): it lets the iterates reach
+  any corner of the ball with room to spare.
 
-For a linear two-class model FGSM is the exact worst case, and the robust accuracy has a closed form (a point
+For a linear *two-class* model FGSM is the exact worst case, and the robust accuracy has a closed form (a point
 survives if its margin exceeds ε ‖w₁ − w₀‖₁); ``tests/test_adversarial.py`` checks both attacks against it.
 """
 
@@ -45,8 +46,8 @@ def attack(forward: Forward, x: torch.Tensor, y: torch.Tensor, eps: float, steps
         y: labels, (n,) or (K, n).
         eps: the radius of the L∞ ball.
         steps: 1 for FGSM (one step of size ``eps``); more for PGD.
-        step_size: PGD's step; default 2.5 ``eps`` / ``steps`` (Madry et al.), so the iterates can reach any
-            corner of the ball.
+        step_size: PGD's step; default 2.5 ``eps`` / ``steps``, so the iterates can reach any corner of the
+            ball.
     """
     _check(eps, steps, step_size)
     if x.dim() < 3 or y.shape[-1] != x.shape[1]:

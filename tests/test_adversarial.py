@@ -9,9 +9,11 @@ from dlgen_lib.adversarial import attack, robust_accuracy
 
 
 def _linear_models(k=3, d=12, seed=0):
+    """K linear two-class models in float64 (in float32 a point with a margin above ~17 has p_y = 1 exactly, a zero
+    input gradient, and FGSM would not move it)."""
     gen = torch.Generator().manual_seed(seed)
-    w = torch.randn(k, 2, d, generator=gen)
-    b = torch.randn(k, 2, generator=gen)
+    w = torch.randn(k, 2, d, generator=gen, dtype=torch.float64)
+    b = torch.randn(k, 2, generator=gen, dtype=torch.float64)
 
     def forward(x):  # (K, n, d) -> (K, n, 2)
         return torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2))
@@ -33,7 +35,7 @@ def _closed_form(w, b, x, y, eps):
 def test_attacks_reach_the_linear_worst_case(eps, steps):
     w, b, forward = _linear_models()
     gen = torch.Generator().manual_seed(1)
-    x = torch.randn(500, 12, generator=gen)
+    x = torch.randn(500, 12, generator=gen, dtype=torch.float64)
     y = torch.randint(0, 2, (500,), generator=gen)
     shared = x.expand(3, *x.shape)
     got = robust_accuracy(forward, shared, y, eps, steps, chunk=128)
@@ -42,8 +44,9 @@ def test_attacks_reach_the_linear_worst_case(eps, steps):
 
 def test_the_perturbation_stays_in_the_ball_and_each_model_gets_its_own():
     w, b, forward = _linear_models()
-    x = torch.randn(40, 12)
-    y = torch.randint(0, 2, (40,))
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(40, 12, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, 2, (40,), generator=gen)
     xa = attack(forward, x.expand(3, *x.shape), y, 0.1, steps=4)
     assert xa.shape == (3, 40, 12)
     assert (xa - x).abs().max() <= 0.1 + 1e-6
@@ -79,3 +82,17 @@ def test_inputs_without_a_model_axis_are_refused():
     lin = torch.nn.Linear(5, 3)
     with pytest.raises(ValueError, match=r"x must be \(K, n, \.\.\.\)"):
         attack(lin, torch.randn(4, 5), torch.zeros(4, dtype=torch.long), 0.1)
+
+
+def test_pgd_finds_an_interior_worst_case_that_fgsm_misses():
+    """A margin m(x) = 0.02 − x + 10x² (class 0 iff m > 0) is lowest inside the ball |x| ≤ 0.1, at x = 0.05
+    (m = −0.005): PGD's small steps climb the loss to it, while FGSM's one step of 0.1 lands at m(0.1) = 0.02 > 0."""
+
+    def forward(x):  # (K, n, 1) -> (K, n, 2)
+        m = 0.02 - x + 10 * x ** 2
+        return torch.cat([m, torch.zeros_like(m)], dim=-1)
+
+    x = torch.zeros(1, 1, 1, dtype=torch.float64)
+    y = torch.zeros(1, dtype=torch.long)
+    assert float(robust_accuracy(forward, x, y, 0.1, steps=1)) == 1.0
+    assert float(robust_accuracy(forward, x, y, 0.1, steps=10, step_size=0.01)) == 0.0

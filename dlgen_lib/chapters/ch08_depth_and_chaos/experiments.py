@@ -240,7 +240,7 @@ class Robustness(CheckedConfig):
         Check(("depths", "widths"), lambda c: len(c.depths) * len(c.widths) >= 3,
               "depths x widths must give at least 3 architectures (the fits need several sizes)"),
     )
-    PRESETS = {"tiny": dict(depths=(1, 2), widths=(8, 32), steps=100, checkpoint_every=50, n_train=500,
+    PRESETS = {"tiny": dict(depths=(1, 2), widths=(8, 32), steps=150, checkpoint_every=50, n_train=500,
                             n_attack=200, pgd_steps=3),
                "full": dict(depths=(1, 2, 4, 8), widths=(16, 32, 64, 128, 256, 512, 1024), seeds=(0, 1, 2),
                             steps=6000, checkpoint_every=500)}
@@ -568,25 +568,31 @@ class RobustnessFit:
 
     r2_clean: float  # R² of robust ~ a + b clean
     r2_size: float  # R² of robust ~ a + b ln(params)
+    coef_clean: np.ndarray  # (2,) robust ≈ coef_clean[0] + coef_clean[1] clean (the clean-only line)
     clean_effect: float  # change of robust accuracy across the range of clean accuracy, at fixed size
     size_effect: float  # change across the range of parameter counts, at fixed clean accuracy
     coef: np.ndarray  # (3,) robust ≈ coef[0] + coef[1] clean + coef[2] ln(params)
     points: int
 
 
-def robustness_fit(r: RobustnessResult, attack: str = "pgd", epsilon: float | None = None) -> RobustnessFit:
+def robustness_fit(r: RobustnessResult, attack: str = "pgd", epsilon: float | None = None,
+                   last_only: bool = False) -> RobustnessFit:
     """The regressions of :class:`RobustnessFit` for one attack ("pgd" or "fgsm") at one radius (default the
-    claims' radius), on seed means."""
+    claims' radius), on seed means, over every (architecture, checkpoint), or with ``last_only`` over the
+    architectures at the end of training only (where clean accuracy and size go together, so their effects are
+    hard to separate)."""
     if attack not in ("pgd", "fgsm"):
         raise ValueError(f"attack={attack!r}: valid are 'pgd' and 'fgsm'")
     eps = r.epsilon if epsilon is None else epsilon
     hits = np.flatnonzero(np.isclose(r.epsilons, eps))
     if len(hits) == 0:
         raise ValueError(f"epsilon={eps} was not attacked; valid: {', '.join(f'{e:g}' for e in r.epsilons)}")
-    robust = getattr(r, attack)[..., hits[0]].mean(1).ravel()  # (A * E,)
-    clean = r.clean.mean(1).ravel()
-    size = np.repeat(np.log(r.params), r.clean.shape[-1])
-    return _fit(robust, clean, size)
+    robust = getattr(r, attack)[..., hits[0]].mean(1)  # (A, E)
+    clean = r.clean.mean(1)
+    if last_only:
+        robust, clean = robust[:, -1:], clean[:, -1:]
+    size = np.repeat(np.log(r.params), clean.shape[-1])  # architecture-major, as ravel() below
+    return _fit(robust.ravel(), clean.ravel(), size)
 
 
 def _fit(robust: np.ndarray, clean: np.ndarray, size: np.ndarray) -> RobustnessFit:
@@ -596,10 +602,10 @@ def _fit(robust: np.ndarray, clean: np.ndarray, size: np.ndarray) -> RobustnessF
         resid = robust - design @ coef
         return 1.0 - resid.var() / robust.var(), coef
 
-    r2_clean, _ = r2(clean)
+    r2_clean, coef_clean = r2(clean)
     r2_size, _ = r2(size)
     _, coef = r2(clean, size)
-    return RobustnessFit(float(r2_clean), float(r2_size), float(coef[1] * np.ptp(clean)),
+    return RobustnessFit(float(r2_clean), float(r2_size), coef_clean, float(coef[1] * np.ptp(clean)),
                          float(coef[2] * np.ptp(size)), coef, len(robust))
 
 

@@ -156,7 +156,7 @@ def plot_robustness(r: RobustnessResult):
         a.scatter(clean[k], robust[k], c=size[k], cmap="viridis", norm=norm, marker=markers[r.depth[k]], s=18)
     fit = robustness_fit(r)
     line = np.linspace(clean.min(), clean.max(), 2)
-    a.plot(line, fit.coef[0] + fit.coef[1] * line + fit.coef[2] * np.log(np.median(r.params)), "k--", lw=1)
+    a.plot(line, fit.coef_clean[0] + fit.coef_clean[1] * line, "k--", lw=1)
     for d, m in markers.items():
         a.plot([], [], m, color="grey", label=f"{d} hidden layer{'s' if d > 1 else ''}")
     a.legend(fontsize=7, loc="upper left")
