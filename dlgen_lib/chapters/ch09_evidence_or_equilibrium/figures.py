@@ -82,7 +82,7 @@ def plot_current(r: CurrentResult):
 def plot_plateau(r: PlateauResult):
     """(a) the gradient signal-to-noise ratio along training (log-log), with the training loss; (b) once the loss
     is flat, the distance travelled from the weights halfway through, and the weights' norm."""
-    fig, (a, b) = figure(2, width=4.4, height=3.4)
+    fig, (a, b) = figure(2, width=4.8, height=3.4)
     k0 = np.flatnonzero(r.weight_decay == 0)
     k1 = np.flatnonzero(r.weight_decay > 0)
     for ks, color, label in ((k0, COLORS[0], "no weight decay"), (k1, COLORS[1], "weight decay")):
@@ -103,7 +103,7 @@ def plot_plateau(r: PlateauResult):
                f"{r.step[half][0]}" if n == 0 else None)
         b.plot(r.step[half], r.norm[k, half] - r.norm[k, half][0], ":", color=COLORS[2],
                label="change of ‖w‖" if n == 0 else None)
-    b.set(xlabel="step", ylabel="weight-space distance", title="(b) with weight decay: moving on a flat loss")
+    b.set(xlabel="step", ylabel="weight-space distance", title="(b) weight decay: moving, loss nearly flat")
     b2 = b.twinx()
     b2.plot(r.step[half], r.train_loss[k1][:, half].mean(0), "-", color="grey", lw=1)
     b2.set(ylabel="training loss (grey)", ylim=(0, 2 * r.train_loss[k1][:, half].max()))
