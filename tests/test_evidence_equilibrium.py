@@ -96,6 +96,23 @@ def test_plateau_records_loss_distance_and_snr(cfg):
     assert r.snr.shape == (k, len(r.snr_step)) and r.snr_step[0] == 0 and (r.snr > 0).all()
     assert (r.distance[:, r.step == p.steps // 2] == 0).all()
     assert r.train_loss[:, -1].max() < r.train_loss[:, 0].min()  # it learns
+    # the SNR at step 0, recomputed by brute force from the freshly built model: the mean over minibatches drawn
+    # with replacement of ‖ĝ_B − ∇L‖² is tr Σ / B
+    from dlgen_lib.data import mnist1d
+    from dlgen_lib.models import MLP, build
+
+    data = mnist1d().subset(n_train=p.n_train)
+    model = build(lambda: MLP(data.x_train.shape[1], list(p.widths)), p.seeds[0])
+    loss = torch.nn.functional.cross_entropy
+    full = torch.cat([g.flatten() for g in torch.autograd.grad(loss(model(data.x_train), data.y_train),
+                                                               list(model.parameters()))])
+    gen = torch.Generator().manual_seed(0)
+    spread = []
+    for _ in range(400):
+        idx = torch.randint(0, p.n_train, (p.batch_size,), generator=gen)
+        g = torch.autograd.grad(loss(model(data.x_train[idx]), data.y_train[idx]), list(model.parameters()))
+        spread.append(float(((torch.cat([t.flatten() for t in g]) - full) ** 2).sum()))
+    assert r.snr[0, 0] == pytest.approx(float((full ** 2).sum()) / np.mean(spread), rel=0.15)
 
 
 def test_local_entropy_moves_the_minimum_to_the_wide_well(cfg):
@@ -114,8 +131,9 @@ def test_figures_have_labelled_axes(cfg):
             ch.plot_plateau(ch.plateau(cfg.plateau)),
             ch.plot_entropy(ch.local_entropy_landscape(cfg.entropy))]
     for fig in figs:
-        for ax in fig.axes:
-            assert ax.get_ylabel(), ax.get_title()
+        for ax in fig.axes:  # a twin axis shares its x label with its sibling
+            siblings = ax.get_shared_x_axes().get_siblings(ax)
+            assert ax.get_ylabel() and any(sib.get_xlabel() for sib in siblings), ax.get_title()
         plt.close(fig)
     fig, ax = plt.subplots()
     ch.draw_local_entropy(ch.local_entropy_landscape(cfg.entropy))(10.0, ax)

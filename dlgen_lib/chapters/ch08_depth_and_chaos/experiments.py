@@ -625,11 +625,11 @@ def robustness(robustness: Robustness) -> RobustnessResult:
                        optimizer=robustness.optimizer, eval_every=robustness.checkpoint_every)
     k = len(robustness.seeds)
     arch = [(d, w) for d in robustness.depths for w in robustness.widths]
-    clean, fgsm, pgd, params = [], [], [], []
+    clean, fgsm, pgd, params, steps = [], [], [], [], []
     for depth, width in arch:
         factory = lambda d=depth, w=width: MLP(x.shape[1], [w] * d)  # noqa: E731
         params.append(param_count(factory()))
-        rec: dict[str, list] = {"clean": [], "fgsm": [], "pgd": []}
+        rec: dict[str, list] = {"step": [], "clean": [], "fgsm": [], "pgd": []}
 
         def checkpoint(step, ens, hist, rec=rec):
             if step == 0:
@@ -637,6 +637,7 @@ def robustness(robustness: Robustness) -> RobustnessResult:
             ens.base.eval()
             forward = lambda inputs: ens.forward(inputs, per_model_inputs=True)  # noqa: E731
             shared = xa.unsqueeze(0).expand(k, *xa.shape)
+            rec["step"].append(step)
             rec["clean"].append(hist.test_acc[:, -1])
             rec["fgsm"].append([robust_accuracy(forward, shared, ya, e, 1).cpu().numpy()
                                 for e in robustness.epsilons])
@@ -649,8 +650,7 @@ def robustness(robustness: Robustness) -> RobustnessResult:
         clean.append(np.array(rec["clean"]).T)  # (S, E)
         fgsm.append(np.array(rec["fgsm"]).transpose(2, 0, 1))  # (E, P, S) -> (S, E, P)
         pgd.append(np.array(rec["pgd"]).transpose(2, 0, 1))
-    steps = np.array([t for t in range(0, robustness.steps + 1, robustness.checkpoint_every) if t > 0]
-                     + ([robustness.steps] if robustness.steps % robustness.checkpoint_every else []))
+        steps = rec["step"]  # the same checkpoints for every architecture
     return RobustnessResult(np.array([d for d, _ in arch]), np.array([w for _, w in arch]), np.array(params),
-                            steps, np.array(robustness.epsilons), robustness.epsilon, np.array(clean),
+                            np.array(steps), np.array(robustness.epsilons), robustness.epsilon, np.array(clean),
                             np.array(fgsm), np.array(pgd), robustness.pgd_steps, time.perf_counter() - start)

@@ -20,6 +20,7 @@ Four experiments, each one call that returns plain numpy results and is cached o
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,7 +46,7 @@ from ...config import (
 from ...data import corrupt_labels, mnist1d
 from ...evidence import gram_spectrum, log_evidence
 from ...flatness import per_example_grads
-from ...landscape import flat_params
+from ...landscape import flat_params, top_eigenvalue
 from ...models import MLP
 from ...random_features import relu_features
 from ...train import Ensemble, TrainConfig, train_ensemble
@@ -551,10 +552,6 @@ def noise_kinds(noise: NoiseKinds) -> NoiseKindsResult:
     Σ/B; minibatch SGD. All 4 x S models run as one ensemble. Then every model takes ``quench_steps`` of plain GD,
     so that sharpness is measured at the bottom of the basin each dynamics reached, not at a noisy snapshot (the
     last noise kicks alone can leave a point at a higher loss, where the Hessian is sharper)."""
-    import time
-
-    from ...landscape import top_eigenvalue
-
     start = time.perf_counter()
     data = mnist1d().subset(n_train=noise.n_train)
     x, y, n = data.x_train, data.y_train, noise.n_train

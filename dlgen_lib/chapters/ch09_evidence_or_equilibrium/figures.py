@@ -43,7 +43,8 @@ def plot_evidence(r: EvidenceResult):
         c.text(k, g, f"{g:+.2f}", ha="center", va="bottom", fontsize=8)
     c.set_xticks(range(3), ["fit", "Occam", "ln Z"])
     c.axhline(0, color="k", lw=0.8)
-    c.set(ylabel="true − random (nats/example)", title=f"(c) the gap, σ² = {r.fit_noise:g}")
+    c.set(xlabel="part of the log-evidence", ylabel="true − random (nats/example)",
+          title=f"(c) the gap, σ² = {r.fit_noise:g}")
     return fig
 
 
@@ -159,6 +160,7 @@ def plot_noise_kinds(r: NoiseKindsResult):
         b.axhline(r.test_acc_start[s], color=color, ls=":", lw=1)
     for ax in (a, b):
         ax.set_xticks(xs, names, rotation=20, fontsize=8)
+        ax.set_xlabel("dynamics from the GD solution")
     a.set(ylabel="sharpness λ_max of the Hessian", title="(a) after the noise phase (dotted: GD start)")
     b.set(ylabel="test accuracy", title="(b) test accuracy (dotted: GD start)")
     a.legend(fontsize=7)
