@@ -20,6 +20,13 @@ E[x_t × x_{t+1}] = −η [(S H)₁₂ − (S H)₂₁] (:func:`circulation` wit
 **Local entropy** (Baldassi et al. 2016; Chaudhari et al. 2017): F(x; γ) = ln ∫ exp(−f(x') − (γ/2)(x − x')²) dx',
 the log-volume of low loss near x at scale 1/√γ (:func:`local_entropy`). For a quadratic f = ½ a x² it is
 −½ (aγ/(a + γ)) x² + const: every minimum is flattened, and a narrow one (large a) most.
+
+Its gradient is an average of the loss's gradient: ∇(−F)(x) = γ (x − ⟨x'⟩) = ⟨∇f(x')⟩, both under the local
+Gibbs measure p(x' | x) ∝ exp(−f(x') − (γ/2)‖x − x'‖²). **Entropy-SGD** (Chaudhari et al. 2017) estimates ⟨x'⟩
+by a short Langevin run of x' in that measure and steps x against γ (x − ⟨x'⟩) (:func:`entropy_sgd_step`). When
+f varies little over the measure's width 1/√γ, p(x' | x) is nearly its Gaussian factor N(x, I/γ) and the gradient
+is that of the Gaussian-smoothed loss, E_ε ∇f(x + ε) with ε ~ N(0, I/γ): one sample of ε per step is the
+cheapest form of the idea (:func:`smoothed_grad_point`).
 """
 
 from __future__ import annotations
@@ -31,7 +38,8 @@ import numpy as np
 import torch
 from scipy import linalg
 
-__all__ = ["axis_gap", "circulation", "cross", "local_entropy", "principal_angle", "stationary_covariance"]
+__all__ = ["axis_gap", "circulation", "cross", "entropy_sgd_step", "local_entropy", "principal_angle",
+           "smoothed_grad_point", "stationary_covariance"]
 
 
 def _square(name: str, m) -> np.ndarray:
@@ -108,3 +116,60 @@ def local_entropy(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, g
     trap = torch.ones(n_nodes, dtype=torch.float64)
     trap[0] = trap[-1] = 0.5
     return torch.logsumexp(log_w + trap.log(), dim=1).reshape(x.shape)
+
+
+Params = dict[str, torch.Tensor]
+
+
+def _check_params(params: Params) -> None:
+    if not params or not all(isinstance(v, torch.Tensor) for v in params.values()):
+        raise ValueError("params must be a non-empty dict of name -> tensor")
+
+
+def entropy_sgd_step(
+    params: Params,
+    grad_fn: Callable[[Params], Params],
+    gamma: float,
+    inner_steps: int,
+    inner_lr: float,
+    outer_lr: float | None = None,
+    noise: float = 0.0,
+    gen: torch.Generator | None = None,
+) -> Params:
+    """One outer step of Entropy-SGD (Chaudhari et al. 2017, Algorithm 1, with a uniform mean over the inner
+    run). From x = ``params``, ``inner_steps`` Langevin steps of x' on f(x') + (γ/2)‖x' − x‖²,
+
+        x' ← x' − η' (∇f(x') + γ (x' − x)) + √η' · noise · N(0, I),
+
+    with ``grad_fn(x')`` the (minibatch) gradient of f; μ is the mean of the inner iterates, the estimate of ⟨x'⟩,
+    and the outer step is x ← x − η γ (x − μ). The default η = 1/γ moves x to μ (the paper's outer learning rate
+    of 1 in its code). Each outer step costs ``inner_steps`` gradients. Returns the new x (new tensors)."""
+    _check_params(params)
+    if not gamma > 0:
+        raise ValueError(f"gamma={gamma} must be positive (the coupling of x' to x)")
+    if not (isinstance(inner_steps, int) and inner_steps >= 1):
+        raise ValueError(f"inner_steps={inner_steps!r} must be an integer >= 1")
+    if not inner_lr > 0 or noise < 0:
+        raise ValueError(f"inner_lr={inner_lr} must be positive and noise={noise} non-negative")
+    outer_lr = 1.0 / gamma if outer_lr is None else outer_lr
+    inner = {k: v.detach().clone() for k, v in params.items()}
+    mean = {k: torch.zeros_like(v) for k, v in params.items()}
+    for step in range(inner_steps):
+        grads = grad_fn(inner)
+        for k, x in params.items():
+            kick = grads[k] + gamma * (inner[k] - x)
+            inner[k] = inner[k] - inner_lr * kick
+            if noise > 0:
+                inner[k] = inner[k] + math.sqrt(inner_lr) * noise * torch.randn(x.shape, generator=gen, dtype=x.dtype)
+            mean[k] += (inner[k] - mean[k]) / (step + 1)
+    return {k: x - outer_lr * gamma * (x - mean[k]) for k, x in params.items()}
+
+
+def smoothed_grad_point(params: Params, sigma: float, gen: torch.Generator | None = None) -> Params:
+    """x + σ ε, ε ~ N(0, I): where to take the gradient for one step on the Gaussian-smoothed loss
+    E_ε f(x + σ ε), the local-entropy gradient when f varies little on the scale σ = 1/√γ. E f(x + σε) =
+    f(x) + (σ²/2) tr ∇²f(x) + O(σ⁴), so the step also descends the Hessian's trace."""
+    _check_params(params)
+    if not sigma >= 0:
+        raise ValueError(f"sigma={sigma} must be >= 0 (the smoothing scale)")
+    return {k: v + sigma * torch.randn(v.shape, generator=gen, dtype=v.dtype) for k, v in params.items()}

@@ -32,6 +32,9 @@ BAD_VALUES = [
     (dict(plateau=dict(weight_decay=0.0)), "weight_decay"),
     (dict(plateau=dict(eval_every=100)), "eval_every"),  # tiny runs 200 steps: fewer than 4 evaluations
     (dict(entropy=dict(narrow=(-1.0, 2.0, 0.08))), "narrow"),  # shallower than the wide well
+    (dict(entropy_sgd=dict(steps=205)), "steps"),  # not a multiple of inner_steps
+    (dict(entropy_sgd=dict(sigma=0.0)), "sigma"),
+    (dict(entropy_sgd=dict(target_loss=0.0)), "target_loss"),
 ]
 
 
@@ -166,4 +169,22 @@ def test_noise_kinds_runs_every_kind(cfg):
     assert (r.moved[0] > 0).all() and (r.moved[1:] > r.moved[0]).all()  # the noisy dynamics move further than GD
     fig = ch.plot_noise_kinds(r)
     assert all(ax.get_ylabel() for ax in fig.axes)
+    plt.close(fig)
+
+
+def test_entropy_sgd_compares_the_methods_at_equal_loss(cfg):
+    c = cfg.entropy_sgd
+    r = ch.entropy_sgd(c)
+    s = len(c.seeds)
+    assert r.methods == ch.METHODS and r.train_loss.shape == (3, s, c.steps // c.inner_steps + 1)
+    assert np.allclose(r.train_loss[:, :, 0], r.train_loss[0, :, 0])  # the same initial networks for every method
+    assert r.step[-1] == c.steps and (r.sharpness_end > 0).all()
+    reached = np.isfinite(r.reach)
+    assert reached[0].all()  # SGD reaches the tiny scale's loose target
+    assert (r.loss_target[reached] <= c.target_loss).all() and (r.sharpness_target[reached] > 0).all()
+    for i, j in zip(*np.nonzero(reached)):  # the first evaluation at or below the target
+        e = int(np.flatnonzero(r.step == r.reach[i, j])[0])
+        assert r.train_loss[i, j, e] <= c.target_loss and (r.train_loss[i, j, :e] > c.target_loss).all()
+    fig = ch.plot_entropy_sgd(r)
+    assert all(ax.get_ylabel() and ax.get_xlabel() for ax in fig.axes)
     plt.close(fig)

@@ -11,8 +11,10 @@ from dlgen_lib.nonequilibrium import (
     axis_gap,
     circulation,
     cross,
+    entropy_sgd_step,
     local_entropy,
     principal_angle,
+    smoothed_grad_point,
     stationary_covariance,
 )
 
@@ -97,6 +99,51 @@ def test_local_entropy_of_a_quadratic(a, gamma):
     assert torch.allclose(f, expect, atol=1e-9)
 
 
+def _quadratic_grad(a, calls):
+    def grad_fn(params):
+        calls.append(1)
+        return {k: a[k] * v for k, v in params.items()}  # f = Σ ½ a x²
+
+    return grad_fn
+
+
+def test_entropy_sgd_step_follows_the_local_entropy_gradient_of_a_quadratic():
+    """Deterministic inner run: x' settles at the minimum of ½ a x'² + (γ/2)(x' − x)², γx/(a + γ), so with
+    outer_lr = 1 the step is x − γ(x − μ) = x − ∇(−F)(x), the exact local-entropy gradient aγ/(a + γ) x."""
+    a = {"w": torch.tensor([0.5, 2.0, 8.0], dtype=torch.float64), "b": torch.tensor([1.0], dtype=torch.float64)}
+    x = {"w": torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64), "b": torch.tensor([3.0], dtype=torch.float64)}
+    gamma, calls = 2.0, []
+    new = entropy_sgd_step(x, _quadratic_grad(a, calls), gamma, inner_steps=20_000, inner_lr=0.05, outer_lr=1.0)
+    assert len(calls) == 20_000  # its cost: one gradient per inner step
+    for k in x:
+        expect = x[k] - a[k] * gamma / (a[k] + gamma) * x[k]
+        assert torch.allclose(new[k], expect, rtol=0, atol=1e-3), k  # the transient biases the mean by O(1/steps)
+    moved = entropy_sgd_step(x, _quadratic_grad(a, []), gamma, inner_steps=20_000, inner_lr=0.05)  # outer_lr = 1/γ
+    assert torch.allclose(moved["w"], gamma * x["w"] / (a["w"] + gamma), atol=1e-3)  # to ⟨x'⟩
+    assert x["w"][0] == 1.0  # the input is not modified
+
+
+def test_entropy_sgd_step_with_thermal_noise_estimates_the_same_mean():
+    """Langevin noise spreads x' but leaves the mean of the Gaussian local measure where it was: over many
+    independent runs, the outer step is still the local-entropy gradient."""
+    a = {"w": torch.full((20000,), 3.0, dtype=torch.float64)}
+    x = {"w": torch.full((20000,), 1.0, dtype=torch.float64)}
+    gen = torch.Generator().manual_seed(0)
+    new = entropy_sgd_step(x, _quadratic_grad(a, []), 1.0, inner_steps=400, inner_lr=0.05, noise=0.5, gen=gen)
+    assert float(new["w"].mean()) == pytest.approx(1.0 / 4.0, abs=0.01)
+    assert float(new["w"].std()) > 0.01  # the estimate is noisy run by run
+
+
+def test_smoothed_grad_point_is_a_gaussian_draw_around_x():
+    x = {"w": torch.full((100_000,), 2.0, dtype=torch.float64)}
+    gen = torch.Generator().manual_seed(1)
+    p = smoothed_grad_point(x, 0.3, gen)["w"]
+    assert float(p.mean()) == pytest.approx(2.0, abs=0.005) and float(p.std()) == pytest.approx(0.3, rel=0.01)
+    # the gradient of f = x⁴/4 there, averaged, is the smoothed loss's: E (x + σε)³ = x³ + 3σ²x
+    assert float((p ** 3).mean()) == pytest.approx(8.0 + 3 * 0.09 * 2.0, rel=0.005)
+    assert torch.equal(smoothed_grad_point(x, 0.0)["w"], x["w"])
+
+
 def test_bad_input_says_what_is_valid():
     with pytest.raises(ValueError, match="unstable"):
         stationary_covariance(H, C_TILTED, lr=1.2)
@@ -104,3 +151,12 @@ def test_bad_input_says_what_is_valid():
         stationary_covariance(np.ones(3), C_TILTED)
     with pytest.raises(ValueError, match="gamma=0 must be positive"):
         local_entropy(lambda z: z ** 2, torch.zeros(3), 0)
+    grad = _quadratic_grad({"w": torch.ones(2)}, [])
+    with pytest.raises(ValueError, match="gamma=0.0 must be positive"):
+        entropy_sgd_step({"w": torch.ones(2)}, grad, 0.0, 5, 0.1)
+    with pytest.raises(ValueError, match="inner_steps=0 must be an integer >= 1"):
+        entropy_sgd_step({"w": torch.ones(2)}, grad, 1.0, 0, 0.1)
+    with pytest.raises(ValueError, match="non-empty dict"):
+        entropy_sgd_step({}, grad, 1.0, 5, 0.1)
+    with pytest.raises(ValueError, match="sigma=-1 must be >= 0"):
+        smoothed_grad_point({"w": torch.ones(2)}, -1)

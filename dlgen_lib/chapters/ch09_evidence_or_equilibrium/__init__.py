@@ -5,20 +5,23 @@ Baldassi et al. 2016; Chaudhari et al. 2017).
 The notebook imports it as ``from dlgen_lib.chapters import ch09_evidence_or_equilibrium as ch``:
 
 * :mod:`.experiments` -- :class:`EvidenceOrEquilibriumConfig` (parts ``evidence``, ``current``, ``plateau``,
-  ``entropy``, ``noise``; ``dl.scaled(ch.EvidenceOrEquilibriumConfig)``) and the cached experiments
-  :func:`evidence_sweep`, :func:`sgd_current`, :func:`plateau`, :func:`local_entropy_landscape`,
-  :func:`noise_kinds`, with :data:`PAPERS` (the closed forms: :mod:`dlgen_lib.evidence`,
+  ``entropy``, ``noise``, ``entropy_sgd``; ``dl.scaled(ch.EvidenceOrEquilibriumConfig)``) and the cached
+  experiments :func:`evidence_sweep`, :func:`sgd_current`, :func:`plateau`, :func:`local_entropy_landscape`,
+  :func:`noise_kinds`, :func:`entropy_sgd`, with :data:`PAPERS` (the closed forms: :mod:`dlgen_lib.evidence`,
   :mod:`dlgen_lib.nonequilibrium`);
 * :mod:`.figures` -- ``plot_*`` and the explorer's drawing.
 """
 
 from .experiments import (
     KINDS,
+    METHODS,
     PAPERS,
     Current,
     CurrentResult,
     Entropy,
     EntropyResult,
+    EntropySGD,
+    EntropySGDResult,
     EvidenceConfig,
     EvidenceOrEquilibriumConfig,
     EvidenceResult,
@@ -26,6 +29,7 @@ from .experiments import (
     NoiseKindsResult,
     Plateau,
     PlateauResult,
+    entropy_sgd,
     evidence_sweep,
     exact_linear_sgd,
     local_entropy_landscape,
@@ -38,6 +42,7 @@ from .figures import (
     draw_local_entropy,
     plot_current,
     plot_entropy,
+    plot_entropy_sgd,
     plot_evidence,
     plot_noise_kinds,
     plot_plateau,
@@ -46,9 +51,9 @@ from .figures import (
 CONFIG = EvidenceOrEquilibriumConfig  # the chapter's config class
 
 __all__ = [
-    "CONFIG", "KINDS", "PAPERS", "Current", "CurrentResult", "Entropy", "EntropyResult", "EvidenceConfig",
-    "EvidenceOrEquilibriumConfig", "EvidenceResult", "NoiseKinds", "NoiseKindsResult", "Plateau", "PlateauResult",
-    "evidence_sweep", "exact_linear_sgd", "local_entropy_landscape", "noise_kinds", "plateau", "sgd_current",
-    "wells", "draw_local_entropy", "plot_current", "plot_entropy", "plot_evidence", "plot_noise_kinds",
-    "plot_plateau",
+    "CONFIG", "KINDS", "METHODS", "PAPERS", "Current", "CurrentResult", "Entropy", "EntropyResult", "EntropySGD",
+    "EntropySGDResult", "EvidenceConfig", "EvidenceOrEquilibriumConfig", "EvidenceResult", "NoiseKinds",
+    "NoiseKindsResult", "Plateau", "PlateauResult", "entropy_sgd", "evidence_sweep", "exact_linear_sgd",
+    "local_entropy_landscape", "noise_kinds", "plateau", "sgd_current", "wells", "draw_local_entropy", "plot_current",
+    "plot_entropy", "plot_entropy_sgd", "plot_evidence", "plot_noise_kinds", "plot_plateau",
 ]

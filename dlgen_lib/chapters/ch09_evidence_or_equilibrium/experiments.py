@@ -49,12 +49,12 @@ from ...flatness import per_example_grads
 from ...landscape import flat_params, top_eigenvalue
 from ...models import MLP
 from ...random_features import relu_features
-from ...train import Ensemble, TrainConfig, train_ensemble
+from ...train import Ensemble, TrainConfig, _StackedStreams, train_ensemble
 
-__all__ = ["KINDS", "PAPERS", "Current", "CurrentResult", "Entropy", "EntropyResult", "EvidenceConfig",
-           "EvidenceResult", "EvidenceOrEquilibriumConfig", "NoiseKinds", "NoiseKindsResult", "Plateau",
-           "PlateauResult", "evidence_sweep", "exact_linear_sgd", "local_entropy_landscape", "noise_kinds", "plateau",
-           "sgd_current", "wells"]
+__all__ = ["KINDS", "METHODS", "PAPERS", "Current", "CurrentResult", "Entropy", "EntropyResult", "EntropySGD",
+           "EntropySGDResult", "EvidenceConfig", "EvidenceResult", "EvidenceOrEquilibriumConfig", "NoiseKinds",
+           "NoiseKindsResult", "Plateau", "PlateauResult", "entropy_sgd", "evidence_sweep", "exact_linear_sgd",
+           "local_entropy_landscape", "noise_kinds", "plateau", "sgd_current", "wells"]
 
 # What the papers report, to set beside this run (qualitative: none of them prints a number for these settings).
 PAPERS = {
@@ -234,6 +234,53 @@ class NoiseKinds(CheckedConfig):
 
 
 @dataclass(frozen=True)
+class EntropySGD(CheckedConfig):
+    """:func:`entropy_sgd`: SGD, its Gaussian-smoothed form and Entropy-SGD on an MLP, at the same cost per
+    gradient."""
+
+    n_train: int = 1000
+    widths: tuple[int, ...] = (100, 100)
+    lr: float = 0.1  # SGD's and the smoothed form's step, and Entropy-SGD's inner step
+    batch_size: int = 32
+    steps: int = 6000  # gradient evaluations per model, for every method
+    sigma: float = 0.05  # the smoothed form's scale: gradients at x + σε, ε ~ N(0, I)
+    gamma: float = 0.3  # Entropy-SGD's coupling
+    inner_steps: int = 20  # Entropy-SGD's Langevin steps per outer step (its cost per outer step)
+    inner_noise: float = 0.0  # Entropy-SGD's thermal noise (the paper's is 1e-4, negligible beside SGD's own)
+    target_loss: float = 0.05  # methods are compared where their training loss first reaches this
+    seeds: tuple[int, ...] = (0, 1, 2)
+    sharpness_iters: int = 20
+
+    RULES = {
+        "n_train": Integer(50, 4000, "MNIST-1D has 4 000 training signals"),
+        "widths": TupleOf(Integer(1, 4096), note="hidden widths"),
+        "lr": positive_real(),
+        "batch_size": positive_int(4000),
+        "steps": positive_int(),
+        "sigma": positive_real("a smoothing scale"),
+        "gamma": positive_real("a coupling"),
+        "inner_steps": positive_int(1000),
+        "inner_noise": Real(0.0, 10.0),
+        "target_loss": Real(0.0, 10.0, lo_open=True),
+        "seeds": seed_tuple(),
+        "sharpness_iters": Integer(2, 500),
+    }
+    CHECKS = (
+        Check(
+            ("steps", "inner_steps"),
+            lambda c: c.steps % c.inner_steps == 0 and c.steps >= 4 * c.inner_steps,
+            "steps must be a multiple of inner_steps, at least 4 of them (Entropy-SGD's outer steps)",
+        ),
+    )
+    PRESETS = {
+        "tiny": dict(
+            n_train=200, widths=(32,), steps=200, inner_steps=10, target_loss=1.3, seeds=(0, 1), sharpness_iters=8
+        ),
+        "full": dict(n_train=4000, widths=(256, 256), steps=30_000, target_loss=0.05, seeds=(0, 1, 2, 3, 4)),
+    }
+
+
+@dataclass(frozen=True)
 class EvidenceOrEquilibriumConfig(CheckedConfig):
     """Every size of chapter 9, one part per experiment."""
 
@@ -242,6 +289,7 @@ class EvidenceOrEquilibriumConfig(CheckedConfig):
     plateau: Plateau = part(Plateau)
     entropy: Entropy = part(Entropy)
     noise: NoiseKinds = part(NoiseKinds)
+    entropy_sgd: EntropySGD = part(EntropySGD)
 
 
 # ------------------------------------------------------------------------------------------------- evidence
@@ -603,3 +651,87 @@ def noise_kinds(noise: NoiseKinds) -> NoiseKindsResult:
     return NoiseKindsResult(KINDS, sharp0, sharp.reshape(shape), tl.numpy().reshape(shape), acc0.numpy(),
                             ta.numpy().reshape(shape), flat.norm(dim=1).numpy().reshape(shape),
                             (noise_norm / noise.steps).numpy(), time.perf_counter() - start)
+
+
+# ----------------------------------------------------------------------------------------------- entropy-SGD
+METHODS = ("sgd", "smoothed", "entropy_sgd")
+
+
+@dataclass(frozen=True)
+class EntropySGDResult:
+    """For each method (rows, in :data:`METHODS` order) and seed (columns); costs in gradient evaluations."""
+
+    methods: tuple[str, ...]
+    step: np.ndarray  # (E,) gradient evaluations at each evaluation
+    train_loss: np.ndarray  # (3, S, E)
+    test_acc: np.ndarray  # (3, S, E)
+    target_loss: float
+    reach: np.ndarray  # (3, S) gradient evaluations at which the training loss first was <= target (nan: never)
+    sharpness_target: np.ndarray  # (3, S) λ_max there (nan: never)
+    loss_target: np.ndarray  # (3, S) the training loss there
+    test_target: np.ndarray  # (3, S) test accuracy there
+    sharpness_end: np.ndarray  # (3, S) λ_max after the whole budget
+    seconds: float
+
+
+def _minibatch_grad(base, x, y, streams):
+    """grad_fn(params) -> the gradient of each model's mean cross-entropy on its next minibatch of ``streams``."""
+
+    def grad_fn(params):
+        idx = streams.next()  # (K, B)
+        ps = {k: v.detach().requires_grad_(True) for k, v in params.items()}
+        logits = Ensemble(base, ps, {}).forward(x[idx], per_model_inputs=True)
+        loss = F.cross_entropy(logits.transpose(1, 2), y[idx], reduction="none").mean(1).sum()
+        return dict(zip(ps, torch.autograd.grad(loss, list(ps.values()))))
+
+    return grad_fn
+
+
+@cached
+@single_threaded
+def entropy_sgd(entropy_sgd: EntropySGD) -> EntropySGDResult:
+    """Three ensembles of the same initial MLPs, one per method, each seed on the same minibatch stream, each
+    method spending one minibatch gradient per step: SGD; SGD with the gradient taken at x + σε (the smoothed
+    form, :func:`~dlgen_lib.nonequilibrium.smoothed_grad_point`); Entropy-SGD, an outer step every
+    ``inner_steps`` gradients (:func:`~dlgen_lib.nonequilibrium.entropy_sgd_step`). The training loss is measured
+    every ``inner_steps`` gradients (Entropy-SGD at its outer variable x); the first time it is at or below
+    ``target_loss`` the weights are kept and λ_max is measured there, so the methods are compared at equal loss
+    (for cross-entropy λ_max falls as the loss does, so a comparison at different losses says little)."""
+    cfg = entropy_sgd
+    start = time.perf_counter()
+    data = mnist1d().subset(n_train=cfg.n_train)
+    x, y = data.x_train, data.y_train
+    seeds, s = list(cfg.seeds), len(cfg.seeds)
+    factory = lambda: MLP(x.shape[1], list(cfg.widths))  # noqa: E731
+    evals = np.arange(0, cfg.steps + 1, cfg.inner_steps)
+    shape = (len(METHODS), s)
+    train_loss, test_acc = np.zeros(shape + (len(evals),)), np.zeros(shape + (len(evals),))
+    reach, loss_t, test_t = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
+    sharp_t, sharp_end = np.full(shape, np.nan), np.zeros(shape)
+    for i, method in enumerate(METHODS):
+        ens = Ensemble.build(factory, seeds)
+        grad_fn = _minibatch_grad(ens.base, x, y, _StackedStreams(cfg.n_train, cfg.batch_size, seeds))
+        gen = generator(seeds[0] + 31 + i)
+        kept: dict[int, dict[str, torch.Tensor]] = {}
+        for e in range(len(evals)):
+            if e > 0 and method == "entropy_sgd":
+                ens.params.update(neq.entropy_sgd_step(ens.params, grad_fn, cfg.gamma, cfg.inner_steps, cfg.lr,
+                                                       noise=cfg.inner_noise, gen=gen))
+            elif e > 0:
+                for _ in range(cfg.inner_steps):
+                    at = ens.params if method == "sgd" else neq.smoothed_grad_point(ens.params, cfg.sigma, gen)
+                    g = grad_fn(at)
+                    ens.params.update({k: v - cfg.lr * g[k] for k, v in ens.params.items()})
+            tl, _ = ens.evaluate(x, y)
+            _, ta = ens.evaluate(data.x_test, data.y_test)
+            train_loss[i, :, e], test_acc[i, :, e] = tl.numpy(), ta.numpy()
+            for m in range(s):
+                if m not in kept and tl[m] <= cfg.target_loss:
+                    kept[m] = {k: v[m: m + 1].clone() for k, v in ens.params.items()}
+                    reach[i, m], loss_t[i, m], test_t[i, m] = evals[e], float(tl[m]), float(ta[m])
+        sharp_end[i] = [top_eigenvalue(ens.model(m), x, y, iters=cfg.sharpness_iters) for m in range(s)]
+        for m, params in kept.items():
+            model = Ensemble(ens.base, params, {}).model(0)
+            sharp_t[i, m] = top_eigenvalue(model, x, y, iters=cfg.sharpness_iters)
+    return EntropySGDResult(METHODS, evals, train_loss, test_acc, cfg.target_loss, reach, sharp_t, loss_t, test_t,
+                            sharp_end, time.perf_counter() - start)

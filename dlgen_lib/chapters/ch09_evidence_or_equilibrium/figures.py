@@ -5,9 +5,17 @@ from __future__ import annotations
 import numpy as np
 
 from ...plotting import COLORS, figure
-from .experiments import CurrentResult, EntropyResult, EvidenceResult, NoiseKindsResult, PlateauResult
+from .experiments import (
+    CurrentResult,
+    EntropyResult,
+    EntropySGDResult,
+    EvidenceResult,
+    NoiseKindsResult,
+    PlateauResult,
+)
 
-__all__ = ["draw_local_entropy", "plot_current", "plot_entropy", "plot_evidence", "plot_noise_kinds", "plot_plateau"]
+__all__ = ["draw_local_entropy", "plot_current", "plot_entropy", "plot_entropy_sgd", "plot_evidence",
+           "plot_noise_kinds", "plot_plateau"]
 
 
 def plot_evidence(r: EvidenceResult):
@@ -164,4 +172,40 @@ def plot_noise_kinds(r: NoiseKindsResult):
     a.set(ylabel="sharpness λ_max of the Hessian", title="(a) after the noise phase (dotted: GD start)")
     b.set(ylabel="test accuracy", title="(b) test accuracy (dotted: GD start)")
     a.legend(fontsize=7)
+    return fig
+
+
+METHOD_NAMES = {"sgd": "SGD", "smoothed": "smoothed SGD", "entropy_sgd": "Entropy-SGD"}
+
+
+def plot_entropy_sgd(r: EntropySGDResult):
+    """(a) the training loss against gradient evaluations, one line per seed, with the target loss and where each
+    run first reached it; (b) λ_max there (equal loss) and after the whole budget, one line per seed; (c) the test
+    accuracy at the same two points."""
+    fig, (a, b, c) = figure(3, width=3.9, height=3.3)
+    names = [METHOD_NAMES[m] for m in r.methods]
+    for i, name in enumerate(names):
+        color = COLORS[i % len(COLORS)]
+        for s in range(r.train_loss.shape[1]):
+            a.plot(np.maximum(r.step, 1), r.train_loss[i, s], "-", color=color, lw=1, alpha=0.8,
+                   label=name if s == 0 else None)
+            if np.isfinite(r.reach[i, s]):
+                a.plot(r.reach[i, s], r.loss_target[i, s], "o", color=color, ms=4)
+    a.axhline(r.target_loss, color="k", ls=":", lw=1, label=f"target loss {r.target_loss:g}")
+    a.set(yscale="log", xlabel="gradient evaluations (one minibatch each)", ylabel="training loss",
+          title="(a) the same cost per gradient")
+    a.legend(fontsize=7, loc="lower left")
+    xs = np.arange(len(names))
+    for s in range(r.train_loss.shape[1]):
+        color = COLORS[s % len(COLORS)]
+        b.plot(xs, r.sharpness_target[:, s], "o-", color=color, label=f"seed {s}: at the target loss")
+        b.plot(xs, r.sharpness_end[:, s], "s:", color=color, ms=4, label="after the budget" if s == 0 else None)
+        c.plot(xs, r.test_target[:, s], "o-", color=color, label=f"seed {s}: at the target loss")
+        c.plot(xs, r.test_acc[:, s, -1], "s:", color=color, ms=4, label="after the budget" if s == 0 else None)
+    for ax in (b, c):
+        ax.set_xticks(xs, names, fontsize=8)
+        ax.set_xlabel("method")
+    b.set(yscale="log", ylabel="sharpness λ_max of the Hessian", title="(b) sharpness at equal loss")
+    c.set(ylabel="test accuracy", title="(c) test accuracy")
+    b.legend(fontsize=7)
     return fig
