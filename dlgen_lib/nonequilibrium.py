@@ -172,4 +172,9 @@ def smoothed_grad_point(params: Params, sigma: float, gen: torch.Generator | Non
     _check_params(params)
     if not sigma >= 0:
         raise ValueError(f"sigma={sigma} must be >= 0 (the smoothing scale)")
-    return {k: v + sigma * torch.randn(v.shape, generator=gen, dtype=v.dtype) for k, v in params.items()}
+    dtype = next(iter(params.values())).dtype
+    if any(v.dtype != dtype for v in params.values()):
+        raise ValueError("params must share one dtype")
+    draws = torch.randn(sum(v.numel() for v in params.values()), generator=gen, dtype=dtype)  # one call per step
+    parts = draws.split([v.numel() for v in params.values()])
+    return {k: v + sigma * z.view(v.shape) for (k, v), z in zip(params.items(), parts)}

@@ -167,6 +167,8 @@ def test_noise_kinds_runs_every_kind(cfg):
     assert r.sharpness.shape == r.test_acc.shape == r.moved.shape == (4, s) and r.kinds == ch.experiments.KINDS
     assert (r.sharpness > 0).all() and (r.sharpness_start > 0).all() and (r.noise_norm > 0).all()
     assert (r.moved[0] > 0).all() and (r.moved[1:] > r.moved[0]).all()  # the noisy dynamics move further than GD
+    assert r.dropout == cfg.noise.dropout and r.dropout_sharpness.shape == r.dropout_test_acc.shape == (s,)
+    assert (r.dropout_sharpness > 0).all() and (r.dropout_moved > 0).all() and np.isfinite(r.dropout_train_loss).all()
     fig = ch.plot_noise_kinds(r)
     assert all(ax.get_ylabel() for ax in fig.axes)
     plt.close(fig)
@@ -188,3 +190,22 @@ def test_entropy_sgd_compares_the_methods_at_equal_loss(cfg):
     fig = ch.plot_entropy_sgd(r)
     assert all(ax.get_ylabel() and ax.get_xlabel() for ax in fig.axes)
     plt.close(fig)
+
+
+def test_dropout_forward_is_the_ensemble_forward_at_rate_zero_and_masks_units_otherwise():
+    from dlgen_lib.chapters.ch09_evidence_or_equilibrium.experiments import _dropout_forward
+    from dlgen_lib.models import MLP
+    from dlgen_lib.train import Ensemble
+
+    ens = Ensemble.build(lambda: MLP(6, [50]), [0, 1])
+    x = torch.randn(8, 6, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(_dropout_forward(ens.base, ens.params, x, 0.0, None), ens.forward(x), atol=1e-6)
+    a = _dropout_forward(ens.base, ens.params, x, 0.5, torch.Generator().manual_seed(1))
+    b = _dropout_forward(ens.base, ens.params, x, 0.5, torch.Generator().manual_seed(1))
+    assert torch.equal(a, b) and not torch.allclose(a, ens.forward(x))  # reproducible, and it does drop units
+    # the mean over many masks is the plain forward pass (inverted dropout is unbiased before the read-out)
+    gen = torch.Generator().manual_seed(2)
+    mean = torch.stack([_dropout_forward(ens.base, ens.params, x, 0.5, gen) for _ in range(4000)]).mean(0)
+    assert torch.allclose(mean, ens.forward(x), atol=0.03)
+    with pytest.raises(TypeError, match="Flatten / Linear / ReLU"):
+        _dropout_forward(torch.nn.Sequential(torch.nn.Tanh()), {"w": torch.zeros(1, 1)}, x, 0.1, None)

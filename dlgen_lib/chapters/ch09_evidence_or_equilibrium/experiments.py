@@ -66,6 +66,8 @@ PAPERS = {
                           "Tishby 2017)",
     "baldassi_chaudhari": "local entropy favours wide minima over deeper narrow ones (Baldassi et al. 2016; "
                           "Chaudhari et al. 2017)",
+    "entropy_sgd": "Entropy-SGD generalizes as well as SGD or better, in comparable training time, and ends where "
+                   "the Hessian has few large eigenvalues (Chaudhari et al. 2017, MNIST, CIFAR-10 and recurrent nets)",
     "zhu": "from a sharp GD minimum, noise with the gradient covariance and SGD escape to flatter minima and test "
            "better; isotropic noise of the same size does not (Zhu et al. 2019, FashionMNIST and CIFAR-10)",
 }
@@ -214,10 +216,12 @@ class NoiseKinds(CheckedConfig):
     quench_steps: int = 100  # then plain GD for every model: the end point is the minimum of the basin it reached
     seeds: tuple[int, ...] = (0, 1, 2)
     sharpness_iters: int = 20  # Lanczos steps for λ_max
+    dropout: float = 0.1  # the rate of GD with dropout, run beside the four (its noise is not matched in size)
 
     RULES = {
         "n_train": Integer(50, 4000, "MNIST-1D has 4 000 training signals"),
         "widths": TupleOf(Integer(1, 4096), note="hidden widths"),
+        "dropout": Real(0.0, 1.0, lo_open=True, hi_open=True),
         "gd_steps": positive_int(),
         "lr": positive_real(),
         "batch_size": positive_int(4000),
@@ -242,7 +246,7 @@ class EntropySGD(CheckedConfig):
     widths: tuple[int, ...] = (100, 100)
     lr: float = 0.1  # SGD's and the smoothed form's step, and Entropy-SGD's inner step
     batch_size: int = 32
-    steps: int = 6000  # gradient evaluations per model, for every method
+    steps: int = 5000  # gradient evaluations per model, for every method
     sigma: float = 0.05  # the smoothed form's scale: gradients at x + σε, ε ~ N(0, I)
     gamma: float = 0.3  # Entropy-SGD's coupling
     inner_steps: int = 20  # Entropy-SGD's Langevin steps per outer step (its cost per outer step)
@@ -573,6 +577,11 @@ class NoiseKindsResult:
     test_acc: np.ndarray  # (4, S)
     moved: np.ndarray  # (4, S) ‖θ − θ_GD‖
     noise_norm: np.ndarray  # (S,) mean ‖ξ‖ per step of the covariance noise (the isotropic noise has the same)
+    dropout: float  # the rate of the fifth dynamics, full-batch GD with dropout (its noise is not size-matched)
+    dropout_sharpness: np.ndarray  # (S,) after it and the same quench
+    dropout_train_loss: np.ndarray  # (S,)
+    dropout_test_acc: np.ndarray  # (S,)
+    dropout_moved: np.ndarray  # (S,)
     seconds: float
 
 
@@ -592,6 +601,42 @@ def _weights(kind: torch.Tensor, n: int, batch: int, gen: torch.Generator) -> tu
     return w1, w2
 
 
+def _dropout_forward(base: torch.nn.Sequential, params: dict[str, torch.Tensor], x: torch.Tensor, rate: float,
+                     gen: torch.Generator | None) -> torch.Tensor:
+    """Logits (K, n, C) of an ensemble of plain MLPs (Flatten / Linear / ReLU) with inverted dropout of ``rate``
+    after every hidden ReLU, a fresh mask for every model, example and unit (drawn from ``gen``); ``rate`` 0 is
+    the plain forward pass."""
+    k = next(iter(params.values())).shape[0]
+    h = x.flatten(1).unsqueeze(0).expand(k, -1, -1)
+    for name, layer in base.named_children():
+        if isinstance(layer, torch.nn.Linear):
+            h = torch.baddbmm(params[f"{name}.bias"].unsqueeze(1), h, params[f"{name}.weight"].transpose(1, 2))
+        elif isinstance(layer, torch.nn.ReLU):
+            h = torch.relu(h)
+            if rate > 0:
+                h = h * (torch.rand(h.shape, generator=gen) >= rate) / (1.0 - rate)
+        elif not isinstance(layer, torch.nn.Flatten):
+            raise TypeError(f"_dropout_forward takes Flatten / Linear / ReLU layers, not {type(layer).__name__}")
+    return h
+
+
+def _dropout_phase(base, start: dict[str, torch.Tensor], x, y, noise: NoiseKinds, gen) -> dict[str, torch.Tensor]:
+    """From the GD solutions ``start`` (S models): ``steps`` of full-batch GD on the loss with dropout (a new
+    mask per step), then ``quench_steps`` of plain GD, with the same learning rate as the other kinds."""
+    params = {k: v.clone() for k, v in start.items()}
+    labels = y.expand(next(iter(params.values())).shape[0], -1)
+    for step in range(noise.steps + noise.quench_steps):
+        rate = noise.dropout if step < noise.steps else 0.0
+        for v in params.values():
+            v.requires_grad_(True)
+        logits = _dropout_forward(base, params, x, rate, gen)
+        loss = F.cross_entropy(logits.transpose(1, 2), labels, reduction="none").mean(1).sum()
+        grads = torch.autograd.grad(loss, list(params.values()))
+        with torch.no_grad():
+            params = {k: v.detach() - noise.lr * g for (k, v), g in zip(params.items(), grads)}
+    return params
+
+
 @cached
 def noise_kinds(noise: NoiseKinds) -> NoiseKindsResult:
     """Full-batch GD to a minimum, then four dynamics from it with the same learning rate and, for the three noisy
@@ -599,7 +644,10 @@ def noise_kinds(noise: NoiseKinds) -> NoiseKindsResult:
     that of the covariance noise drawn at the same step; GD + Gaussian noise with the minibatch gradient covariance
     Σ/B; minibatch SGD. All 4 x S models run as one ensemble. Then every model takes ``quench_steps`` of plain GD,
     so that sharpness is measured at the bottom of the basin each dynamics reached, not at a noisy snapshot (the
-    last noise kicks alone can leave a point at a higher loss, where the Hessian is sharper)."""
+    last noise kicks alone can leave a point at a higher loss, where the Hessian is sharper). A fifth dynamics,
+    full-batch GD with dropout of rate ``dropout`` and the same quench, runs after them from the same solutions
+    with its own generator, so that it leaves the four size-matched ones unchanged; its noise is whatever
+    dropout's is, not matched in size."""
     start = time.perf_counter()
     data = mnist1d().subset(n_train=noise.n_train)
     x, y, n = data.x_train, data.y_train, noise.n_train
@@ -648,9 +696,16 @@ def noise_kinds(noise: NoiseKinds) -> NoiseKindsResult:
     flat = torch.cat([(big.params[k] - start_params[k].repeat(len(KINDS), *([1] * (big.params[k].dim() - 1))))
                       .flatten(1) for k in names], 1)
     shape = (len(KINDS), s)
+    drop = Ensemble(ens.base, _dropout_phase(ens.base, start_params, x, y, noise, generator(noise.seeds[0] + 11)),
+                    {})
+    d_loss, _ = drop.evaluate(x, y)
+    _, d_acc = drop.evaluate(data.x_test, data.y_test)
+    d_sharp = np.array([top_eigenvalue(drop.model(m), x, y, iters=noise.sharpness_iters) for m in range(s)])
+    d_moved = torch.cat([(drop.params[k] - start_params[k]).flatten(1) for k in names], 1).norm(dim=1)
     return NoiseKindsResult(KINDS, sharp0, sharp.reshape(shape), tl.numpy().reshape(shape), acc0.numpy(),
                             ta.numpy().reshape(shape), flat.norm(dim=1).numpy().reshape(shape),
-                            (noise_norm / noise.steps).numpy(), time.perf_counter() - start)
+                            (noise_norm / noise.steps).numpy(), noise.dropout, d_sharp, d_loss.numpy(),
+                            d_acc.numpy(), d_moved.numpy(), time.perf_counter() - start)
 
 
 # ----------------------------------------------------------------------------------------------- entropy-SGD

@@ -156,19 +156,22 @@ def draw_local_entropy(r: EntropyResult):
 
 def plot_noise_kinds(r: NoiseKindsResult):
     """(a) the sharpness λ_max after each dynamics, one line per seed (paired), with the GD solution's; (b) the
-    test accuracy, likewise."""
-    fig, (a, b) = figure(2, width=4.2, height=3.3)
-    names = ["GD", "GD + isotropic", "GD + covariance", "SGD"]
+    test accuracy, likewise. GD with dropout, whose noise is not matched in size, stands apart on the right."""
+    fig, (a, b) = figure(2, width=4.4, height=3.4)
+    names = ["GD", "GD + isotropic", "GD + covariance", "SGD", f"GD + dropout {r.dropout:g}"]
     xs = np.arange(len(r.kinds))
     for s in range(r.sharpness.shape[1]):
         color = COLORS[s % len(COLORS)]
         a.plot(xs, r.sharpness[:, s], "o-", color=color, label=f"seed {s}")
+        a.plot(len(xs), r.dropout_sharpness[s], "D", color=color)
         a.axhline(r.sharpness_start[s], color=color, ls=":", lw=1)
         b.plot(xs, r.test_acc[:, s], "o-", color=color, label=f"seed {s}")
+        b.plot(len(xs), r.dropout_test_acc[s], "D", color=color)
         b.axhline(r.test_acc_start[s], color=color, ls=":", lw=1)
     for ax in (a, b):
-        ax.set_xticks(xs, names, rotation=20, fontsize=8)
-        ax.set_xlabel("dynamics from the GD solution")
+        ax.axvline(len(xs) - 0.5, color="grey", lw=0.8)
+        ax.set_xticks(np.arange(len(names)), names, rotation=25, fontsize=8)
+        ax.set_xlabel("dynamics from the GD solution (right of the line: noise not size-matched)")
     a.set(ylabel="sharpness λ_max of the Hessian", title="(a) after the noise phase (dotted: GD start)")
     b.set(ylabel="test accuracy", title="(b) test accuracy (dotted: GD start)")
     a.legend(fontsize=7)
