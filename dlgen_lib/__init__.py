@@ -37,7 +37,7 @@ Shared science, usable outside the book:
 * :mod:`~dlgen_lib.adversarial` -- FGSM and PGD attacks in an L∞ ball, for K models at once;
 * :mod:`~dlgen_lib.evidence` -- the exact evidence of Bayesian linear regression and its data-fit / Occam split;
 * :mod:`~dlgen_lib.nonequilibrium` -- the stationary covariance and probability current of linear SGD, local
-  entropy.
+  entropy, one outer step of Entropy-SGD and the perturbed point of smoothed SGD.
 
 Chapters: ``dlgen_lib.chapters.chNN_<notebook name>`` (see :mod:`dlgen_lib.chapters`), each with
 ``experiments`` and ``figures``; a notebook imports its chapter as ``from dlgen_lib.chapters import chNN_<name>
