@@ -23,10 +23,13 @@ the log-volume of low loss near x at scale 1/√γ (:func:`local_entropy`). For 
 
 Its gradient is an average of the loss's gradient: ∇(−F)(x) = γ (x − ⟨x'⟩) = ⟨∇f(x')⟩, both under the local
 Gibbs measure p(x' | x) ∝ exp(−f(x') − (γ/2)‖x − x'‖²). **Entropy-SGD** (Chaudhari et al. 2017) estimates ⟨x'⟩
-by a short Langevin run of x' in that measure and steps x against γ (x − ⟨x'⟩) (:func:`entropy_sgd_step`). When
-f varies little over the measure's width 1/√γ, p(x' | x) is nearly its Gaussian factor N(x, I/γ) and the gradient
-is that of the Gaussian-smoothed loss, E_ε ∇f(x + ε) with ε ~ N(0, I/γ): one sample of ε per step is the
-cheapest form of the idea (:func:`smoothed_grad_point`).
+by the mean of a short Langevin run of x' on f(x') + (γ/2)‖x' − x‖² and steps x against γ (x − ⟨x'⟩)
+(:func:`entropy_sgd_step`). A Langevin step with noise amplitude s samples, for small steps and once relaxed, that
+potential at temperature T = s²/2 (s = √2 gives p(x' | x) itself); with the tiny thermal noise used in practice
+the inner run is minibatch SGD on the coupled loss, and its minibatch noise sets the temperature. When f varies
+little over the measure's width 1/√γ, p(x' | x) is nearly its Gaussian factor N(x, I/γ) and the gradient is that
+of the Gaussian-smoothed loss, E_ε ∇f(x + ε) with ε ~ N(0, I/γ): one sample of ε per step is the cheapest form of
+the idea (:func:`smoothed_grad_point`).
 """
 
 from __future__ import annotations
@@ -137,7 +140,8 @@ def entropy_sgd_step(
     gen: torch.Generator | None = None,
 ) -> Params:
     """One outer step of Entropy-SGD (Chaudhari et al. 2017, Algorithm 1, with a uniform mean over the inner
-    run). From x = ``params``, ``inner_steps`` Langevin steps of x' on f(x') + (γ/2)‖x' − x‖²,
+    run where the paper's code keeps an exponential average that weights the last iterates most). From
+    x = ``params``, ``inner_steps`` Langevin steps of x' on f(x') + (γ/2)‖x' − x‖²,
 
         x' ← x' − η' (∇f(x') + γ (x' − x)) + √η' · noise · N(0, I),
 
@@ -151,6 +155,8 @@ def entropy_sgd_step(
         raise ValueError(f"inner_steps={inner_steps!r} must be an integer >= 1")
     if not inner_lr > 0 or noise < 0:
         raise ValueError(f"inner_lr={inner_lr} must be positive and noise={noise} non-negative")
+    if not inner_lr * gamma < 2:
+        raise ValueError(f"inner_lr x gamma = {inner_lr * gamma:g} must be < 2, or the pull towards x alone diverges")
     outer_lr = 1.0 / gamma if outer_lr is None else outer_lr
     inner = {k: v.detach().clone() for k, v in params.items()}
     mean = {k: torch.zeros_like(v) for k, v in params.items()}
@@ -160,7 +166,8 @@ def entropy_sgd_step(
             kick = grads[k] + gamma * (inner[k] - x)
             inner[k] = inner[k] - inner_lr * kick
             if noise > 0:
-                inner[k] = inner[k] + math.sqrt(inner_lr) * noise * torch.randn(x.shape, generator=gen, dtype=x.dtype)
+                draw = torch.randn(x.shape, generator=gen, dtype=x.dtype, device=x.device)
+                inner[k] = inner[k] + math.sqrt(inner_lr) * noise * draw
             mean[k] += (inner[k] - mean[k]) / (step + 1)
     return {k: x - outer_lr * gamma * (x - mean[k]) for k, x in params.items()}
 
@@ -168,13 +175,14 @@ def entropy_sgd_step(
 def smoothed_grad_point(params: Params, sigma: float, gen: torch.Generator | None = None) -> Params:
     """x + σ ε, ε ~ N(0, I): where to take the gradient for one step on the Gaussian-smoothed loss
     E_ε f(x + σ ε), the local-entropy gradient when f varies little on the scale σ = 1/√γ. E f(x + σε) =
-    f(x) + (σ²/2) tr ∇²f(x) + O(σ⁴), so the step also descends the Hessian's trace."""
+    f(x) + (σ²/2) tr ∇²f(x) + O(σ⁴) for a smooth f (a ReLU network is smooth only piecewise), so the step also
+    descends the Hessian's trace: heuristically for a network, exactly for a quadratic."""
     _check_params(params)
     if not sigma >= 0:
         raise ValueError(f"sigma={sigma} must be >= 0 (the smoothing scale)")
-    dtype = next(iter(params.values())).dtype
-    if any(v.dtype != dtype for v in params.values()):
-        raise ValueError("params must share one dtype")
-    draws = torch.randn(sum(v.numel() for v in params.values()), generator=gen, dtype=dtype)  # one call per step
+    first = next(iter(params.values()))
+    if any(v.dtype != first.dtype or v.device != first.device for v in params.values()):
+        raise ValueError("params must share one dtype and one device")
+    draws = torch.randn(sum(v.numel() for v in params.values()), generator=gen, dtype=first.dtype, device=first.device)
     parts = draws.split([v.numel() for v in params.values()])
     return {k: v + sigma * z.view(v.shape) for (k, v), z in zip(params.items(), parts)}

@@ -108,7 +108,8 @@ def _quadratic_grad(a, calls):
 
 
 def test_entropy_sgd_step_follows_the_local_entropy_gradient_of_a_quadratic():
-    """Deterministic inner run: x' settles at the minimum of ½ a x'² + (γ/2)(x' − x)², γx/(a + γ), so with
+    """Deterministic inner run: x' settles at the minimum of ½ a x'² + (γ/2)(x' − x)², γx/(a + γ), which for a
+    quadratic is also the mean ⟨x'⟩ of the local measure (mode = mean only because it is Gaussian), so with
     outer_lr = 1 the step is x − γ(x − μ) = x − ∇(−F)(x), the exact local-entropy gradient aγ/(a + γ) x."""
     a = {"w": torch.tensor([0.5, 2.0, 8.0], dtype=torch.float64), "b": torch.tensor([1.0], dtype=torch.float64)}
     x = {"w": torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64), "b": torch.tensor([3.0], dtype=torch.float64)}
@@ -123,24 +124,41 @@ def test_entropy_sgd_step_follows_the_local_entropy_gradient_of_a_quadratic():
     assert x["w"][0] == 1.0  # the input is not modified
 
 
-def test_entropy_sgd_step_with_thermal_noise_estimates_the_same_mean():
-    """Langevin noise spreads x' but leaves the mean of the Gaussian local measure where it was: over many
-    independent runs, the outer step is still the local-entropy gradient."""
-    a = {"w": torch.full((20000,), 3.0, dtype=torch.float64)}
-    x = {"w": torch.full((20000,), 1.0, dtype=torch.float64)}
+def test_entropy_sgd_step_noise_has_the_exact_variance_and_no_bias():
+    """On a flat f the inner run is x'_t − x = Σ_j r^(t−j) √η s ξ_j with r = 1 − ηγ, so the mean μ of the L iterates
+    has variance η s² Σ_j c_j² / L², c_j = (1 − r^(L−j+1)) / (1 − r): a check of the √η · noise scaling. On a
+    quadratic the noise adds no bias: the mean over many runs is the noise-free step."""
+    n, eta, gamma, s, big_l = 40_000, 0.05, 2.0, 0.5, 30
+    x = {"w": torch.full((n,), 1.0, dtype=torch.float64)}
     gen = torch.Generator().manual_seed(0)
-    new = entropy_sgd_step(x, _quadratic_grad(a, []), 1.0, inner_steps=400, inner_lr=0.05, noise=0.5, gen=gen)
-    assert float(new["w"].mean()) == pytest.approx(1.0 / 4.0, abs=0.01)
-    assert float(new["w"].std()) > 0.01  # the estimate is noisy run by run
+    flat = entropy_sgd_step(x, lambda p: {"w": torch.zeros_like(p["w"])}, gamma, big_l, eta, noise=s, gen=gen)
+    r = 1 - eta * gamma
+    c = torch.tensor([(1 - r ** (big_l - j + 1)) / (1 - r) for j in range(1, big_l + 1)], dtype=torch.float64)
+    expect = eta * s ** 2 * float((c ** 2).sum()) / big_l ** 2
+    assert float(flat["w"].mean()) == pytest.approx(1.0, abs=5 * math.sqrt(expect / n))
+    assert float(flat["w"].var()) == pytest.approx(expect, rel=0.03)  # sampling error of a variance: ~0.7 %
+    a = {"w": torch.full((n,), 3.0, dtype=torch.float64)}
+    noisy = entropy_sgd_step(x, _quadratic_grad(a, []), gamma, big_l, eta, noise=s, gen=gen)
+    clean = entropy_sgd_step(x, _quadratic_grad(a, []), gamma, big_l, eta)
+    se = float(noisy["w"].std()) / math.sqrt(n)
+    assert float(noisy["w"].mean()) == pytest.approx(float(clean["w"][0]), abs=5 * se)
 
 
-def test_smoothed_grad_point_is_a_gaussian_draw_around_x():
-    x = {"w": torch.full((100_000,), 2.0, dtype=torch.float64)}
+def test_smoothed_grad_point_draws_independent_gaussians_for_every_tensor():
+    x = {"w": torch.full((300, 200), 2.0, dtype=torch.float64), "b": torch.full((60_000,), -1.0, dtype=torch.float64)}
     gen = torch.Generator().manual_seed(1)
-    p = smoothed_grad_point(x, 0.3, gen)["w"]
-    assert float(p.mean()) == pytest.approx(2.0, abs=0.005) and float(p.std()) == pytest.approx(0.3, rel=0.01)
-    # the gradient of f = x⁴/4 there, averaged, is the smoothed loss's: E (x + σε)³ = x³ + 3σ²x
-    assert float((p ** 3).mean()) == pytest.approx(8.0 + 3 * 0.09 * 2.0, rel=0.005)
+    p = smoothed_grad_point(x, 0.3, gen)
+    assert p["w"].shape == x["w"].shape and p["b"].shape == x["b"].shape and (x["w"] == 2.0).all()
+    dw, db = (p["w"] - 2.0).flatten(), p["b"] + 1.0
+    for d in (dw, db):
+        assert float(d.mean()) == pytest.approx(0.0, abs=0.005) and float(d.std()) == pytest.approx(0.3, rel=0.01)
+    assert abs(float(torch.corrcoef(torch.stack([dw, db]))[0, 1])) < 0.02  # not one draw reused
+    # for a quadratic f = ½ Σ h_i x_i², E f(x + σε) − f(x) = (σ²/2) tr H exactly
+    h = torch.linspace(0.5, 4.0, 5, dtype=torch.float64)
+    q = {"v": torch.tensor([1.0, -2.0, 0.0, 0.5, 3.0], dtype=torch.float64).expand(100_000, 5).clone()}
+    f = lambda v: 0.5 * (h * v ** 2).sum(-1)  # noqa: E731
+    gain = f(smoothed_grad_point(q, 0.2, gen)["v"]) - f(q["v"])
+    assert float(gain.mean()) == pytest.approx(0.5 * 0.04 * float(h.sum()), rel=0.03)
     assert torch.equal(smoothed_grad_point(x, 0.0)["w"], x["w"])
 
 
@@ -156,6 +174,8 @@ def test_bad_input_says_what_is_valid():
         entropy_sgd_step({"w": torch.ones(2)}, grad, 0.0, 5, 0.1)
     with pytest.raises(ValueError, match="inner_steps=0 must be an integer >= 1"):
         entropy_sgd_step({"w": torch.ones(2)}, grad, 1.0, 0, 0.1)
+    with pytest.raises(ValueError, match="must be < 2"):
+        entropy_sgd_step({"w": torch.ones(2)}, grad, 25.0, 5, 0.1)
     with pytest.raises(ValueError, match="non-empty dict"):
         entropy_sgd_step({}, grad, 1.0, 5, 0.1)
     with pytest.raises(ValueError, match="sigma=-1 must be >= 0"):

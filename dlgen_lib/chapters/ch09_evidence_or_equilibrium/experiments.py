@@ -1,6 +1,6 @@
 """Chapter 9's experiments: two accounts of why SGD generalizes, the Bayesian one and the out-of-equilibrium one.
 
-Four experiments, each one call that returns plain numpy results and is cached on disk under the part of
+Six experiments, each one call that returns plain numpy results and is cached on disk under the part of
 :class:`EvidenceOrEquilibriumConfig` it reads:
 
 * :func:`evidence_sweep` (``evidence``) -- the exact evidence of Bayesian linear regression on random ReLU features
@@ -14,7 +14,10 @@ Four experiments, each one call that returns plain numpy results and is cached o
 * :func:`local_entropy_landscape` (``entropy``) -- a 1-D loss with a deep narrow well and a shallower wide one, and
   its local entropy at several couplings γ;
 * :func:`noise_kinds` (``noise``) -- from a full-batch GD solution of an MLP, plain GD, GD with isotropic noise, GD
-  with Gaussian noise of the minibatch covariance (the same size per step) and SGD: how sharp their end points are.
+  with Gaussian noise of the minibatch covariance (the same size per step) and SGD, and beside them GD with dropout
+  (not matched in size): how sharp their end points are;
+* :func:`entropy_sgd` (``entropy_sgd``) -- SGD, smoothed SGD (gradients at randomly perturbed weights) and
+  Entropy-SGD on an MLP, the same cost per gradient, compared where each first reaches the same training loss.
 """
 
 from __future__ import annotations
@@ -205,12 +208,13 @@ class Entropy(CheckedConfig):
 
 @dataclass(frozen=True)
 class NoiseKinds(CheckedConfig):
-    """:func:`noise_kinds`: four dynamics from a full-batch GD solution of an MLP on MNIST-1D."""
+    """:func:`noise_kinds`: four size-matched dynamics, and GD with dropout, from a full-batch GD solution of an MLP
+    on MNIST-1D."""
 
     n_train: int = 1000
     widths: tuple[int, ...] = (100, 100)
     gd_steps: int = 2000  # full-batch GD to the starting minimum
-    lr: float = 0.1  # the same for the GD phase and the four dynamics
+    lr: float = 0.1  # the same for the GD phase and all five dynamics
     batch_size: int = 32  # B: SGD's batch, and the covariance Σ/B of the Gaussian noise
     steps: int = 1000  # steps of each dynamics from the GD solution
     quench_steps: int = 100  # then plain GD for every model: the end point is the minimum of the basin it reached

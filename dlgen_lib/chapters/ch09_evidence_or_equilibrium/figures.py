@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter
 
 from ...plotting import COLORS, figure
 from .experiments import (
@@ -170,9 +172,11 @@ def plot_noise_kinds(r: NoiseKindsResult):
         b.axhline(r.test_acc_start[s], color=color, ls=":", lw=1)
     for ax in (a, b):
         ax.axvline(len(xs) - 0.5, color="grey", lw=0.8)
+        ax.text(len(xs), 0.98, "noise not\nsize-matched", ha="center", va="top", fontsize=7, color="grey",
+                transform=ax.get_xaxis_transform())
         ax.set_xticks(np.arange(len(names)), names, rotation=25, fontsize=8)
-        ax.set_xlabel("dynamics from the GD solution (right of the line: noise not size-matched)")
-    a.set(ylabel="sharpness λ_max of the Hessian", title="(a) after the noise phase (dotted: GD start)")
+        ax.set_xlabel("dynamics from the GD solution")
+    a.set(ylabel="sharpness λ_max of the Hessian", title="(a) after the noise and the quench (dotted: GD start)")
     b.set(ylabel="test accuracy", title="(b) test accuracy (dotted: GD start)")
     a.legend(fontsize=7)
     return fig
@@ -190,7 +194,7 @@ def plot_entropy_sgd(r: EntropySGDResult):
     for i, name in enumerate(names):
         color = COLORS[i % len(COLORS)]
         for s in range(r.train_loss.shape[1]):
-            a.plot(np.maximum(r.step, 1), r.train_loss[i, s], "-", color=color, lw=1, alpha=0.8,
+            a.plot(r.step, r.train_loss[i, s], "-", color=color, lw=1, alpha=0.8,
                    label=name if s == 0 else None)
             if np.isfinite(r.reach[i, s]):
                 a.plot(r.reach[i, s], r.loss_target[i, s], "o", color=color, ms=4)
@@ -201,14 +205,20 @@ def plot_entropy_sgd(r: EntropySGDResult):
     xs = np.arange(len(names))
     for s in range(r.train_loss.shape[1]):
         color = COLORS[s % len(COLORS)]
-        b.plot(xs, r.sharpness_target[:, s], "o-", color=color, label=f"seed {s}: at the target loss")
-        b.plot(xs, r.sharpness_end[:, s], "s:", color=color, ms=4, label="after the budget" if s == 0 else None)
-        c.plot(xs, r.test_target[:, s], "o-", color=color, label=f"seed {s}: at the target loss")
-        c.plot(xs, r.test_acc[:, s, -1], "s:", color=color, ms=4, label="after the budget" if s == 0 else None)
+        b.plot(xs, r.sharpness_target[:, s], "o-", color=color)
+        b.plot(xs, r.sharpness_end[:, s], "s:", color=color, ms=4)
+        c.plot(xs, r.test_target[:, s], "o-", color=color)
+        c.plot(xs, r.test_acc[:, s, -1], "s:", color=color, ms=4)
     for ax in (b, c):
         ax.set_xticks(xs, names, fontsize=8)
-        ax.set_xlabel("method")
-    b.set(yscale="log", ylabel="sharpness λ_max of the Hessian", title="(b) sharpness at equal loss")
+        ax.set_xlabel("method (colours: seeds)")
+    b.set(yscale="log", ylabel="λ_max of the Hessian", title="(b) sharpness at equal loss")
+    b.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    b.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+    lo, hi = b.get_ylim()
+    b.set_ylim(lo, hi * 2.5)  # room for the legend above the lines
     c.set(ylabel="test accuracy", title="(c) test accuracy")
-    b.legend(fontsize=7)
+    styles = [Line2D([], [], color="grey", marker="o", ls="-", label=f"at training loss {r.target_loss:g}"),
+              Line2D([], [], color="grey", marker="s", ls=":", ms=4, label="after the whole budget")]
+    b.legend(handles=styles, fontsize=7, loc="upper center")
     return fig
