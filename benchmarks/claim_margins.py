@@ -11,8 +11,10 @@ results differ in the last bits between paths, and training trajectories with th
 seeds ``--seeds`` (0 1 2 3) on this machine's native path, plus seed 4 on ``avx2`` and seed 5 on ``default``
 (paths above the native one are skipped): 6 runs per chapter, 6 seeds, 3 kernel paths on an AVX-512 machine.
 
-Each run's ledger lands in ``OUT/<chapter>/seed<S>-<path>.json`` (``OUT`` defaults to ``_build/claim_margins``);
-results are cached per seed and path under ``OUT/cache``, so an interrupted benchmark resumes where it stopped.
+Each run's ledger lands in ``OUT/<chapter>/seed<S>-<path>.json`` (``OUT`` defaults to ``_build/claim_margins``),
+beside a ``.stamp``: a hash of the notebook's code and of ``dlgen_lib``. A run whose ledger exists with the same
+stamp is skipped, so an interrupted benchmark resumes where it stopped; one measured on other code is run again.
+Results are cached per seed and path under ``OUT/cache``.
 The table has one row per claim: its threshold, the worst and the median measured value, the lowest margin (in the
 claim's units and, where the chapter gives its seed spread, in spreads), and the runs it passed out of all runs.
 Each run also prints its wall time and the largest resident memory of the kernels so far. The kernels use
@@ -100,6 +102,22 @@ def run_one(notebook: Path, seed: int, path: str, scale: str, out: Path) -> tupl
     return seconds, "; ".join(errors)
 
 
+def source_stamp(notebook: Path) -> str:
+    """A hash of what a run's ledger depends on: the notebook's code cells and every file of ``dlgen_lib``. A
+    ledger whose stamp differs was measured on other code and is measured again."""
+    import hashlib
+
+    import nbformat
+
+    digest = hashlib.sha256()
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        if cell.cell_type == "code":
+            digest.update(cell.source.encode())
+    for file in sorted((ROOT / "dlgen_lib").rglob("*.py")):
+        digest.update(str(file.relative_to(ROOT)).encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def load_runs(out: Path, chapter: str) -> dict[str, dict]:
     return {p.stem: json.loads(p.read_text()) for p in sorted((out / chapter).glob("seed*.json"))}
 
@@ -162,10 +180,18 @@ def main() -> None:
               f"{', '.join(f'seed {s} on {p}' for s, p in runs)}", flush=True)
         for nb in notebooks:
             for seed, path in runs:
-                if (args.out / nb.stem / f"seed{seed}-{path}.json").exists():
-                    print(f"{nb.stem} seed {seed} {path}: already measured", flush=True)
-                    continue
+                ledger = args.out / nb.stem / f"seed{seed}-{path}.json"
+                stamp_file, stamp = ledger.with_suffix(".stamp"), source_stamp(nb)
+                if ledger.exists():
+                    if stamp_file.exists() and stamp_file.read_text().strip() == stamp:
+                        print(f"{nb.stem} seed {seed} {path}: already measured", flush=True)
+                        continue
+                    print(f"{nb.stem} seed {seed} {path}: the notebook or dlgen_lib changed since it was measured; "
+                          "measuring again", flush=True)
+                    ledger.unlink()
                 seconds, errors = run_one(nb, seed, path, args.scale, args.out)
+                if ledger.exists():
+                    stamp_file.write_text(stamp + "\n")
                 peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # largest finished kernel so far
                 print(f"{nb.stem} seed {seed} {path}: {seconds:.0f} s, peak kernel RSS so far {peak:.0f} MB"
                       + (f"  ERRORS: {errors}" if errors else ""), flush=True)
