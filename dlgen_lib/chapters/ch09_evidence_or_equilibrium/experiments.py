@@ -727,10 +727,24 @@ class EntropySGDResult:
     target_loss: float
     reach: np.ndarray  # (3, S) gradient evaluations at which the training loss first was <= target (nan: never)
     sharpness_target: np.ndarray  # (3, S) λ_max there (nan: never)
-    loss_target: np.ndarray  # (3, S) the training loss there
-    test_target: np.ndarray  # (3, S) test accuracy there
     sharpness_end: np.ndarray  # (3, S) λ_max after the whole budget
     seconds: float
+
+    def _at_reach(self, values: np.ndarray) -> np.ndarray:
+        out = np.full(self.reach.shape, np.nan)
+        for i, s in zip(*np.nonzero(np.isfinite(self.reach))):
+            out[i, s] = values[i, s, int(np.searchsorted(self.step, self.reach[i, s]))]
+        return out
+
+    @property
+    def loss_target(self) -> np.ndarray:
+        """(3, S) the training loss where it first reached the target (nan: never)."""
+        return self._at_reach(self.train_loss)
+
+    @property
+    def test_target(self) -> np.ndarray:
+        """(3, S) the test accuracy there."""
+        return self._at_reach(self.test_acc)
 
 
 def _minibatch_grad(base, x, y, streams):
@@ -765,8 +779,7 @@ def entropy_sgd(entropy_sgd: EntropySGD) -> EntropySGDResult:
     evals = np.arange(0, cfg.steps + 1, cfg.inner_steps)
     shape = (len(METHODS), s)
     train_loss, test_acc = np.zeros(shape + (len(evals),)), np.zeros(shape + (len(evals),))
-    reach, loss_t, test_t = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
-    sharp_t, sharp_end = np.full(shape, np.nan), np.zeros(shape)
+    reach, sharp_t, sharp_end = np.full(shape, np.nan), np.full(shape, np.nan), np.zeros(shape)
     for i, method in enumerate(METHODS):
         ens = Ensemble.build(factory, seeds)
         grad_fn = _minibatch_grad(ens.base, x, y, _StackedStreams(cfg.n_train, cfg.batch_size, seeds))
@@ -787,10 +800,10 @@ def entropy_sgd(entropy_sgd: EntropySGD) -> EntropySGDResult:
             for m in range(s):
                 if m not in kept and tl[m] <= cfg.target_loss:
                     kept[m] = {k: v[m: m + 1].clone() for k, v in ens.params.items()}
-                    reach[i, m], loss_t[i, m], test_t[i, m] = evals[e], float(tl[m]), float(ta[m])
+                    reach[i, m] = evals[e]
         sharp_end[i] = [top_eigenvalue(ens.model(m), x, y, iters=cfg.sharpness_iters) for m in range(s)]
         for m, params in kept.items():
             model = Ensemble(ens.base, params, {}).model(0)
             sharp_t[i, m] = top_eigenvalue(model, x, y, iters=cfg.sharpness_iters)
-    return EntropySGDResult(METHODS, evals, train_loss, test_acc, cfg.target_loss, reach, sharp_t, loss_t, test_t,
-                            sharp_end, time.perf_counter() - start)
+    return EntropySGDResult(METHODS, evals, train_loss, test_acc, cfg.target_loss, reach, sharp_t, sharp_end,
+                            time.perf_counter() - start)
